@@ -1,0 +1,237 @@
+//! LLM interaction events (`../shared/spec/events.md`): the decoded form, the decoder,
+//! duplicate suppression and feedback attribution.
+//!
+//! Invariant: this module knows nothing of rules, windows or where bytes came from.
+
+mod attribution;
+mod decode;
+mod dedup;
+
+pub use attribution::{Attribution, AttributionConfig};
+pub use decode::{DecodeError, DecodeErrorReason, Decoder};
+pub use dedup::{Dedup, DedupConfig};
+
+use serde::{Deserialize, Serialize};
+
+use crate::field::Value;
+use crate::time::Millis;
+
+/// What happened: a model call, a user's judgement, or how a conversation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Interaction,
+    Feedback,
+    Outcome,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Interaction => "interaction",
+            EventKind::Feedback => "feedback",
+            EventKind::Outcome => "outcome",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "interaction" => Some(EventKind::Interaction),
+            "feedback" => Some(EventKind::Feedback),
+            "outcome" => Some(EventKind::Outcome),
+            _ => None,
+        }
+    }
+}
+
+/// How a conversation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Resolved,
+    Abandoned,
+    Escalated,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Resolved => "resolved",
+            Outcome::Abandoned => "abandoned",
+            Outcome::Escalated => "escalated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "resolved" => Some(Outcome::Resolved),
+            "abandoned" => Some(Outcome::Abandoned),
+            "escalated" => Some(Outcome::Escalated),
+            _ => None,
+        }
+    }
+}
+
+/// A scalar attribute value (`attributes` holds string → scalar).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(Box<str>),
+}
+
+impl Scalar {
+    pub fn as_value(&self) -> Value<'_> {
+        match self {
+            Scalar::Null => Value::Null,
+            Scalar::Bool(b) => Value::Bool(*b),
+            Scalar::Num(n) => Value::Num(*n),
+            Scalar::Str(s) => Value::Str(s),
+        }
+    }
+
+    fn from_json(v: serde_json::Value) -> Option<Scalar> {
+        Some(match v {
+            serde_json::Value::Null => Scalar::Null,
+            serde_json::Value::Bool(b) => Scalar::Bool(b),
+            serde_json::Value::Number(n) => Scalar::Num(n.as_f64()?),
+            serde_json::Value::String(s) => Scalar::Str(s.into()),
+            _ => return None,
+        })
+    }
+}
+
+/// One decoded event. Optional fields are `None` when absent or `null`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: Box<str>,
+    pub time_ms: Millis,
+    pub kind: EventKind,
+    pub conversation: Option<Box<str>>,
+    pub user: Option<Box<str>>,
+    pub tenant: Option<Box<str>>,
+    pub operation: Option<Box<str>>,
+    pub provider: Option<Box<str>>,
+    pub request_model: Option<Box<str>>,
+    pub response_model: Option<Box<str>>,
+    pub input_tokens: Option<f64>,
+    pub output_tokens: Option<f64>,
+    pub finish_reasons: Vec<Box<str>>,
+    pub error_type: Option<Box<str>>,
+    pub prompt_name: Option<Box<str>>,
+    pub output_type: Option<Box<str>>,
+    pub latency_ms: Option<f64>,
+    pub ttft_ms: Option<f64>,
+    pub input: Option<Box<str>>,
+    pub output: Option<Box<str>>,
+    pub interaction_id: Option<Box<str>>,
+    pub score: Option<f64>,
+    pub comment: Option<Box<str>>,
+    pub outcome: Option<Outcome>,
+    /// `attributes`, in the order they appeared.
+    pub attributes: Vec<(Box<str>, Scalar)>,
+    /// Unknown top-level fields, kept so `field("…")` can read them.
+    pub extra: Vec<(Box<str>, serde_json::Value)>,
+}
+
+impl Event {
+    /// A bare event of the given kind; the other fields empty. Used by generators and tests.
+    pub fn new(id: impl Into<Box<str>>, time_ms: Millis, kind: EventKind) -> Self {
+        Event {
+            id: id.into(),
+            time_ms,
+            kind,
+            conversation: None,
+            user: None,
+            tenant: None,
+            operation: None,
+            provider: None,
+            request_model: None,
+            response_model: None,
+            input_tokens: None,
+            output_tokens: None,
+            finish_reasons: Vec::new(),
+            error_type: None,
+            prompt_name: None,
+            output_type: None,
+            latency_ms: None,
+            ttft_ms: None,
+            input: None,
+            output: None,
+            interaction_id: None,
+            score: None,
+            comment: None,
+            outcome: None,
+            attributes: Vec::new(),
+            extra: Vec::new(),
+        }
+    }
+
+    /// The response model, else the request model.
+    pub fn model(&self) -> Option<&str> {
+        self.response_model.as_deref().or(self.request_model.as_deref())
+    }
+
+    /// `attributes.prompt.version`, when it is a string.
+    pub fn prompt_version(&self) -> Option<&str> {
+        self.attribute("prompt.version").as_str()
+    }
+
+    pub fn attribute(&self, key: &str) -> Value<'_> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| &**k == key)
+            .map_or(Value::Null, |(_, v)| v.as_value())
+    }
+
+    pub fn set_attribute(&mut self, key: &str, value: Scalar) {
+        match self.attributes.iter_mut().find(|(k, _)| &**k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.attributes.push((key.into(), value)),
+        }
+    }
+
+    /// A top-level field by its full name: known fields through their decoded form, unknown
+    /// ones from `extra` when scalar.
+    pub fn raw(&self, name: &str) -> Value<'_> {
+        fn s(o: &Option<Box<str>>) -> Value<'_> {
+            o.as_deref().map_or(Value::Null, Value::Str)
+        }
+        let n = |o: Option<f64>| o.map_or(Value::Null, Value::Num);
+        match name {
+            "event_id" => Value::Str(&self.id),
+            "timestamp" => Value::Num(self.time_ms as f64),
+            "kind" => Value::Str(self.kind.as_str()),
+            "gen_ai.conversation.id" => s(&self.conversation),
+            "user.id" => s(&self.user),
+            "tenant.id" => s(&self.tenant),
+            "gen_ai.operation.name" => s(&self.operation),
+            "gen_ai.provider.name" | "gen_ai.system" => s(&self.provider),
+            "gen_ai.request.model" => s(&self.request_model),
+            "gen_ai.response.model" => s(&self.response_model),
+            "gen_ai.usage.input_tokens" | "gen_ai.usage.prompt_tokens" => n(self.input_tokens),
+            "gen_ai.usage.output_tokens" | "gen_ai.usage.completion_tokens" => {
+                n(self.output_tokens)
+            }
+            "error.type" => s(&self.error_type),
+            "gen_ai.prompt.name" => s(&self.prompt_name),
+            "gen_ai.output.type" => s(&self.output_type),
+            "latency_ms" => n(self.latency_ms),
+            "ttft_ms" => n(self.ttft_ms),
+            "input" => s(&self.input),
+            "output" => s(&self.output),
+            "interaction_id" => s(&self.interaction_id),
+            "score" => n(self.score),
+            "comment" => s(&self.comment),
+            "outcome" => self.outcome.map_or(Value::Null, |o| Value::Str(o.as_str())),
+            _ => match self.extra.iter().find(|(k, _)| &**k == name).map(|(_, v)| v) {
+                Some(serde_json::Value::String(v)) => Value::Str(v),
+                Some(serde_json::Value::Number(v)) => v.as_f64().map_or(Value::Null, Value::Num),
+                Some(serde_json::Value::Bool(b)) => Value::Bool(*b),
+                _ => Value::Null,
+            },
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! llmwatch: watches LLM applications through many small micro metrics.
+//!
+//! The pipeline: [`event`] decodes one JSON event, [`signals`] derives per-event micro
+//! metrics, [`rules`] loads rule files into compiled [`rules::Rule`]s whose expressions
+//! ([`expr`]) read [`field::Record`]s, [`window`] keeps sliding-window aggregates, and
+//! [`eval`] runs the alert state machine and emits [`eval::Transition`]s. None of these
+//! modules does IO; the command-line tools and the daemon live at the edges.
+
+pub mod event;
+pub mod eval;
+pub mod expr;
+pub mod field;
+pub mod rules;
+pub mod signals;
+pub mod time;
+pub mod window;

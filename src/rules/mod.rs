@@ -1,0 +1,2 @@
+//! Rule files: YAML → validated, compiled rules, with every problem reported as
+//! `file:line:column: message`.
