@@ -1,7 +1,14 @@
 //! The engine: routes each event through signals, rule filters and windows, runs the alert
-//! state machine, and emits [`Transition`]s. Pure: no IO, no clocks — time comes in with
-//! the events and ticks.
+//! state machine, and emits [`Transition`]s.
+//!
+//! Invariant: pure — no IO, no clocks. Time comes in with the events and
+//! [`Engine::advance_to`]; the same input always gives the same transitions.
 
+mod alert;
+mod engine;
+mod series;
 mod transition;
 
+pub use alert::{Phase, Step, Timing};
+pub use engine::{Admission, Engine, EngineConfig, EngineStats};
 pub use transition::{AlertState, Transition};

@@ -1,0 +1,91 @@
+//! Command-line definitions (clap) and dispatch to one module per command.
+
+mod check;
+mod replay;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use llmwatch::eval::EngineConfig;
+use llmwatch::time::Duration;
+
+/// Watches LLM applications through many small micro metrics and sliding-window alerts.
+#[derive(Debug, Parser)]
+#[command(name = "llmwatch", version, about, long_about = None)]
+pub struct Cli {
+    /// More logging on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replay a recorded JSONL stream through the rules and print alert transitions.
+    Replay(replay::ReplayArgs),
+    /// Validate and test rule files.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate rule files; print every problem as file:line:column: message.
+    Check(check::CheckArgs),
+    /// Run rule unit tests (see rules.md, "Rule unit tests").
+    Test(test::TestArgs),
+}
+
+/// Engine settings shared by replay-like commands.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// Events older than the newest event minus this are late and dropped.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub lateness: Duration,
+    /// Evaluation period (event time) for absent() and resolution without traffic.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub tick: Duration,
+}
+
+impl EngineArgs {
+    pub fn config(&self) -> EngineConfig {
+        EngineConfig { allowed_lateness: self.lateness, tick: self.tick, ..EngineConfig::default() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Jsonl,
+    Table,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    Duration::parse(s).map_err(|e| e.to_string())
+}
+
+pub fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Replay(a) => replay::run(a),
+        Command::Rules(RulesCommand::Check(a)) => check::run(a),
+        Command::Rules(RulesCommand::Test(a)) => test::run(a),
+    }
+}
+
+/// Default rules directory when none is given.
+pub fn default_rules_dir() -> PathBuf {
+    PathBuf::from("rules")
+}

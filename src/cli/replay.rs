@@ -1,0 +1,111 @@
+//! `llmwatch replay --rules DIR --events FILE [--output jsonl|table]`.
+
+use std::io::{BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+
+use llmwatch::event::Decoder;
+use llmwatch::output::{TABLE_HEADER, table_row, transition_json};
+use llmwatch::replay::replay_jsonl;
+use llmwatch::rules::{LoadOptions, load_files};
+use llmwatch::time::format_rfc3339;
+
+use super::{EngineArgs, OutputFormat};
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Rule files or directories.
+    #[arg(long, required = true, num_args = 1..)]
+    pub rules: Vec<PathBuf>,
+    /// The recorded events, one JSON object per line (`-` for stdin).
+    #[arg(long)]
+    pub events: PathBuf,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Jsonl)]
+    pub output: OutputFormat,
+    /// Add evidence to each JSONL line: sample event ids, first firing time, reminders.
+    #[arg(long)]
+    pub evidence: bool,
+    /// Largest accepted line, in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_event_bytes: usize,
+    /// No progress on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let (rules, diags) = load_files(&args.rules, &LoadOptions::default());
+    if !diags.is_empty() {
+        for d in &diags {
+            eprintln!("{d}");
+        }
+        anyhow::bail!("{} problem(s) in the rule files; fix them or check with `llmwatch rules check`", diags.len());
+    }
+    let reader: Box<dyn std::io::BufRead> = if args.events.as_os_str() == "-" {
+        Box::new(BufReader::new(std::io::stdin()))
+    } else {
+        let f = std::fs::File::open(&args.events).with_context(|| format!("cannot open {}", args.events.display()))?;
+        Box::new(BufReader::with_capacity(1 << 16, f))
+    };
+    let mut engine = llmwatch::eval::Engine::new(Arc::new(rules), args.engine.config());
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if args.output == OutputFormat::Table {
+        writeln!(out, "{TABLE_HEADER}")?;
+    }
+    let started = Instant::now();
+    let mut write_error = None;
+    let quiet = args.quiet;
+    let report = replay_jsonl(
+        &mut engine,
+        reader,
+        Decoder::new(args.max_event_bytes),
+        |t| {
+            if write_error.is_some() {
+                return;
+            }
+            let r = match args.output {
+                OutputFormat::Jsonl => writeln!(out, "{}", transition_json(t, args.evidence)),
+                OutputFormat::Table => writeln!(out, "{}", table_row(t)),
+            };
+            if let Err(e) = r {
+                write_error = Some(e);
+            }
+        },
+        |p| {
+            if !quiet {
+                eprint!("\r{} events, {} transitions, at {}   ", p.lines_with_events, p.stats.transitions, p.last_event_ms.map(format_rfc3339).unwrap_or_default());
+            }
+        },
+        100_000,
+    )?;
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    out.flush()?;
+    if !args.quiet {
+        let secs = started.elapsed().as_secs_f64();
+        let s = report.stats;
+        eprintln!(
+            "\rreplayed {} events in {:.1}s ({:.0}/s): {} transitions, {} duplicates, {} late; {}",
+            report.lines_with_events,
+            secs,
+            report.lines_with_events as f64 / secs.max(1e-9),
+            s.transitions,
+            s.duplicates,
+            s.late,
+            report.bad.describe()
+        );
+        for bad in &report.bad.examples {
+            eprintln!("  line {}: {} — {}", bad.line, bad.error, bad.excerpt);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
