@@ -102,10 +102,6 @@ impl<'a> Node<'a> {
         Node { yaml, pos: Pos { line: start.line(), column: start.col() + 1, text_col } }
     }
 
-    pub fn is_null(&self) -> bool {
-        matches!(self.yaml.data, YamlData::Value(Scalar::Null))
-    }
-
     /// Mapping entries as (key text, key node, value node); `None` when not a mapping.
     pub fn entries(&self, src: &str) -> Option<Vec<(String, Node<'a>, Node<'a>)>> {
         match &self.yaml.data {
@@ -143,14 +139,6 @@ impl<'a> Node<'a> {
     pub fn as_str(&self) -> Option<&'a str> {
         match &self.yaml.data {
             YamlData::Value(Scalar::String(s)) => Some(s),
-            _ => None,
-        }
-    }
-
-    pub fn as_f64(&self) -> Option<f64> {
-        match &self.yaml.data {
-            YamlData::Value(Scalar::Integer(i)) => Some(*i as f64),
-            YamlData::Value(Scalar::FloatingPoint(f)) => Some(f.into_inner()),
             _ => None,
         }
     }
