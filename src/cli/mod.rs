@@ -1,6 +1,7 @@
 //! Command-line definitions (clap) and dispatch to one module per command.
 
 mod check;
+mod demo;
 mod replay;
 mod test;
 
@@ -25,6 +26,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the embedded default: a simulated LLM app with a bad model update, watched by the
+    /// shipped rules. No Kafka or network needed.
+    Demo(demo::DemoArgs),
     /// Replay a recorded JSONL stream through the rules and print alert transitions.
     Replay(replay::ReplayArgs),
     /// Validate and test rule files.
@@ -79,6 +83,7 @@ pub fn init_tracing(verbose: u8) {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Demo(a) => demo::run(a),
         Command::Replay(a) => replay::run(a),
         Command::Rules(RulesCommand::Check(a)) => check::run(a),
         Command::Rules(RulesCommand::Test(a)) => test::run(a),

@@ -3,5 +3,8 @@
 
 pub mod corpus;
 pub mod generator;
+pub mod score;
+pub mod shipped;
 
 pub use generator::{Incident, IncidentKind, ModelProfile, Rng, Scenario, to_json};
+pub use shipped::{SHIPPED_RULES, shipped_rules};

@@ -91,18 +91,27 @@ pub fn load_files(paths: &[PathBuf], opts: &LoadOptions) -> (RuleSet, Vec<Diagno
         Ok(f) => f,
         Err(d) => return (RuleSet::default(), d),
     };
+    let mut sources = Vec::new();
+    let mut diags = Vec::new();
+    for file in files {
+        match std::fs::read_to_string(&file) {
+            Ok(s) => sources.push((file, s)),
+            Err(e) => diags.push(Diagnostic { file, line: 0, column: 0, message: format!("cannot read: {e}") }),
+        }
+    }
+    let (set, more) = load_sources(&sources, opts);
+    diags.extend(more);
+    diags.sort();
+    (set, diags)
+}
+
+/// Loads rule files given as (path, text): the embedded packs of the demo use this too.
+pub fn load_sources(sources: &[(PathBuf, String)], opts: &LoadOptions) -> (RuleSet, Vec<Diagnostic>) {
     let mut set = RuleSet::default();
     let mut diags = Vec::new();
     let mut seen: HashMap<String, (PathBuf, usize)> = HashMap::new();
-    for file in files {
-        let src = match std::fs::read_to_string(&file) {
-            Ok(s) => s,
-            Err(e) => {
-                diags.push(Diagnostic { file: file.clone(), line: 0, column: 0, message: format!("cannot read: {e}") });
-                continue;
-            }
-        };
-        let (group, rules, mut file_diags) = load_str(&file, &src, opts);
+    for (file, src) in sources {
+        let (group, rules, mut file_diags) = load_str(file, src, opts);
         // Names are unique across all loaded files.
         for rule in &rules {
             if let Some((f, line)) = seen.get(&rule.name) {

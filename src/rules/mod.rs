@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 pub use aggregation::Aggregation;
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use load::{LoadOptions, load_files, load_str, rule_files_in};
+pub use load::{LoadOptions, load_files, load_sources, load_str, rule_files_in};
 
 use crate::expr::Expr;
 use crate::field::Field;
