@@ -2,6 +2,7 @@
 
 mod check;
 mod demo;
+mod generate;
 mod replay;
 mod test;
 
@@ -29,6 +30,8 @@ pub enum Command {
     /// Run the embedded default: a simulated LLM app with a bad model update, watched by the
     /// shipped rules. No Kafka or network needed.
     Demo(demo::DemoArgs),
+    /// Write a realistic generated event stream, optionally with incidents.
+    Generate(generate::GenerateArgs),
     /// Replay a recorded JSONL stream through the rules and print alert transitions.
     Replay(replay::ReplayArgs),
     /// Validate and test rule files.
@@ -84,6 +87,7 @@ pub fn init_tracing(verbose: u8) {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo(a) => demo::run(a),
+        Command::Generate(a) => generate::run(a),
         Command::Replay(a) => replay::run(a),
         Command::Rules(RulesCommand::Check(a)) => check::run(a),
         Command::Rules(RulesCommand::Test(a)) => test::run(a),

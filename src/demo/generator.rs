@@ -100,6 +100,49 @@ pub enum IncidentKind {
 }
 
 impl IncidentKind {
+    pub const ALL: [IncidentKind; 15] = [
+        IncidentKind::WrongLanguage,
+        IncidentKind::Refusals,
+        IncidentKind::SlowLatency,
+        IncidentKind::Errors,
+        IncidentKind::RateLimits,
+        IncidentKind::Truncation,
+        IncidentKind::EmptyAnswers,
+        IncidentKind::InvalidJson,
+        IncidentKind::PiiLeak,
+        IncidentKind::ThumbsDown,
+        IncidentKind::Escalations,
+        IncidentKind::Abandonment,
+        IncidentKind::CostSpike,
+        IncidentKind::RephraseStorm,
+        IncidentKind::Flatline,
+    ];
+
+    /// The snake_case name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            IncidentKind::WrongLanguage => "wrong_language",
+            IncidentKind::Refusals => "refusals",
+            IncidentKind::SlowLatency => "slow_latency",
+            IncidentKind::Errors => "errors",
+            IncidentKind::RateLimits => "rate_limits",
+            IncidentKind::Truncation => "truncation",
+            IncidentKind::EmptyAnswers => "empty_answers",
+            IncidentKind::InvalidJson => "invalid_json",
+            IncidentKind::PiiLeak => "pii_leak",
+            IncidentKind::ThumbsDown => "thumbs_down",
+            IncidentKind::Escalations => "escalations",
+            IncidentKind::Abandonment => "abandonment",
+            IncidentKind::CostSpike => "cost_spike",
+            IncidentKind::RephraseStorm => "rephrase_storm",
+            IncidentKind::Flatline => "flatline",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             IncidentKind::WrongLanguage => "answers in English to French, German and Spanish users",

@@ -1,0 +1,158 @@
+//! Engine throughput and memory (issue 2 targets):
+//! - events/s through JSON decode + signals + 50 rules over 10k distinct group keys, one core
+//!   (target ≥ 250k/s), and on pre-decoded events (target ≥ 500k/s);
+//! - bytes per active (rule, key) window, 15-minute window with 1-minute bins (target ≤ 2 KB),
+//!   measured with a counting allocator, so it is what the process really holds.
+//!
+//! `cargo bench --bench engine`; the memory figures print before the timings.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+
+use llmwatch::demo::{Scenario, to_json};
+use llmwatch::eval::{Engine, EngineConfig};
+use llmwatch::event::{Decoder, Event, Scalar};
+use llmwatch::rules::{LoadOptions, RuleSet, load_sources};
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size(), Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new, Ordering::Relaxed);
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        unsafe { System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+const KEYS: usize = 10_000;
+
+/// 50 rules in the shape of the shipped packs: a mix of ratio, wilson, percentile, avg,
+/// count and distinct, grouped by model, tenant or the 10k-valued `attr.account`.
+fn fifty_rules() -> RuleSet {
+    let templates = [
+        ("kind == \"interaction\"", "ratio(signal.error)", "> 0.05"),
+        ("kind == \"interaction\" && error_type == null", "ratio(signal.empty_response)", "> 0.05"),
+        ("kind == \"interaction\" && error_type == null", "ratio(signal.truncated)", "> 0.1"),
+        ("kind == \"interaction\" && error_type == null", "ratio(signal.refusal)", "> 0.08"),
+        ("kind == \"interaction\" && error_type == null", "percentile(latency_ms, 95)", "> 5000"),
+        ("kind == \"interaction\"", "avg(output_tokens)", "> 4000"),
+        ("kind == \"feedback\"", "wilson_lower(signal.negative_feedback)", "> 0.2"),
+        ("kind == \"outcome\"", "wilson_lower(signal.escalated)", "> 0.12"),
+        ("kind == \"interaction\"", "count()", "> 100000"),
+        ("kind == \"interaction\" && has(signal.invalid_json)", "ratio(signal.invalid_json)", "> 0.1"),
+    ];
+    let groups = ["[model]", "[tenant]", "[attr.account]", "[model, tenant]", "[attr.account]"];
+    let mut text = String::from("group: bench\nrules:\n");
+    let mut n = 0;
+    for g in groups {
+        for (when, value, cond) in templates {
+            n += 1;
+            text.push_str(&format!(
+                "  - name: r{n}\n    when: '{when}'\n    group_by: {g}\n    window: 15m\n    bin: 1m\n    value: '{value}'\n    condition: '{cond}'\n    min_events: 20\n"
+            ));
+        }
+    }
+    let (set, diags) = load_sources(&[("bench.yaml".into(), text)], &LoadOptions::default());
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(set.rules.len(), 50);
+    set
+}
+
+/// Generated traffic, with an account attribute spread over 10k values.
+fn events(n: usize) -> Vec<Event> {
+    let mut s = Scenario::baseline(1_795_000_000_000, 6 * 3_600_000, 11);
+    s.conversations_per_minute = 400.0;
+    s.events()
+        .take(n)
+        .enumerate()
+        .map(|(i, mut e)| {
+            e.attributes.push(("account".into(), Scalar::Str(format!("acct-{}", (i * 7919) % KEYS).into())));
+            e
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let rules = Arc::new(fifty_rules());
+    let events = events(200_000);
+    let lines: Vec<String> = events.iter().map(|e| to_json(e).to_string()).collect();
+    let bytes: usize = lines.iter().map(String::len).sum();
+    println!("input: {} events, {:.0} bytes/event on average", events.len(), bytes as f64 / events.len() as f64);
+
+    report_memory(&rules, &events);
+
+    let mut g = c.benchmark_group("engine");
+    g.throughput(Throughput::Elements(events.len() as u64));
+    g.sample_size(10);
+    g.bench_function("decode+signals+50 rules, 10k keys", |b| {
+        b.iter_batched(
+            || Engine::new(rules.clone(), EngineConfig::default()),
+            |mut engine| {
+                let decoder = Decoder::default();
+                let mut out = Vec::new();
+                for line in &lines {
+                    let e = decoder.decode(line.as_bytes()).expect("valid");
+                    engine.process(e, &mut out);
+                    out.clear();
+                }
+                engine
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("pre-decoded, signals+50 rules, 10k keys", |b| {
+        b.iter_batched(
+            || (Engine::new(rules.clone(), EngineConfig::default()), events.clone()),
+            |(mut engine, events)| {
+                let mut out = Vec::new();
+                for e in events {
+                    engine.process(e, &mut out);
+                    out.clear();
+                }
+                engine
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+/// Live heap per series after feeding the stream, measured by the counting allocator.
+fn report_memory(rules: &Arc<RuleSet>, events: &[Event]) {
+    let mut engine = Engine::new(rules.clone(), EngineConfig::default());
+    let input = events.to_vec();
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut out = Vec::new();
+    for e in input {
+        engine.process(e, &mut out);
+        out.clear();
+    }
+    let held = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+    let series = engine.series_count();
+    println!(
+        "memory: {} series hold {:.1} MiB live heap (dedup, attribution and conversation memory included) = {:.0} bytes per (rule, key) series; engine's own estimate {:.0} bytes/series",
+        series,
+        held as f64 / (1 << 20) as f64,
+        held as f64 / series as f64,
+        engine.series_memory_bytes() as f64 / series as f64
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
