@@ -242,8 +242,8 @@ fn run_events(engine: &mut Engine, source: &EventSource, test_file: &Path) -> Re
     let mut transitions = Vec::new();
     match source {
         EventSource::File(path) => {
-            let f = std::fs::File::open(path).map_err(|e| format!("cannot open events {}: {e}", path.display()))?;
-            let report = crate::replay::replay_jsonl(engine, std::io::BufReader::new(f), Decoder::default(), |t| transitions.push(t.clone()), |_| {}, 0)
+            let f = crate::source::open_events(path).map_err(|e| format!("cannot open events {}: {e}", path.display()))?;
+            let report = crate::replay::replay_jsonl(engine, f, Decoder::default(), |t| transitions.push(t.clone()), |_| {}, 0)
                 .map_err(|e| format!("cannot read events {}: {e}", path.display()))?;
             if report.bad.total() > 0 {
                 return Err(format!("{}: {}", path.display(), report.bad.describe()));

@@ -13,7 +13,7 @@ use llmwatch::time::{Duration, parse_rfc3339};
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// Output JSONL file (`-` for stdout).
+    /// Output JSONL file (`-` for stdout; a `.gz` name is compressed).
     #[arg(long, default_value = "-")]
     pub out: PathBuf,
     /// Start of the stream (RFC 3339).
@@ -50,7 +50,12 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let sink: Box<dyn Write> = if args.out.as_os_str() == "-" {
         Box::new(std::io::stdout().lock())
     } else {
-        Box::new(std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?)
+        let file = std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+        if args.out.extension().is_some_and(|e| e == "gz") {
+            Box::new(flate2::write::GzEncoder::new(file, flate2::Compression::best()))
+        } else {
+            Box::new(file)
+        }
     };
     let mut out = BufWriter::new(sink);
     let mut n = 0u64;
@@ -59,7 +64,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         out.write_all(b"\n")?;
         n += 1;
     }
-    out.flush()?;
+    out.into_inner().map_err(|e| e.into_error())?.flush()?;
     eprintln!("generated {n} events");
     Ok(ExitCode::SUCCESS)
 }

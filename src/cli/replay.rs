@@ -1,6 +1,6 @@
 //! `llmwatch replay --rules DIR --events FILE [--output jsonl|table]`.
 
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -22,7 +22,7 @@ pub struct ReplayArgs {
     /// Rule files or directories.
     #[arg(long, required = true, num_args = 1..)]
     pub rules: Vec<PathBuf>,
-    /// The recorded events, one JSON object per line (`-` for stdin).
+    /// The recorded events, one JSON object per line (`-` for stdin; `.gz` is decompressed).
     #[arg(long)]
     pub events: PathBuf,
     #[arg(long, value_enum, default_value_t = OutputFormat::Jsonl)]
@@ -48,12 +48,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
         anyhow::bail!("{} problem(s) in the rule files; fix them or check with `llmwatch rules check`", diags.len());
     }
-    let reader: Box<dyn std::io::BufRead> = if args.events.as_os_str() == "-" {
-        Box::new(BufReader::new(std::io::stdin()))
-    } else {
-        let f = std::fs::File::open(&args.events).with_context(|| format!("cannot open {}", args.events.display()))?;
-        Box::new(BufReader::with_capacity(1 << 16, f))
-    };
+    let reader = llmwatch::source::open_events(&args.events).with_context(|| format!("cannot open {}", args.events.display()))?;
     let mut engine = llmwatch::eval::Engine::new(Arc::new(rules), args.engine.config());
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());

@@ -430,7 +430,9 @@ impl<'a> Generator<'a> {
         } else {
             let q = QUESTIONS[question][lang];
             let input = if rephrase { format!("{}{}", REPHRASE_PREFIX[lang], q) } else { q.to_string() };
-            let answer_lang = if active(self, IncidentKind::WrongLanguage) && lang != 0 {
+            // A broken update answers in English most of the time, not always: conversations
+            // then switch language midway, as they do in production.
+            let answer_lang = if lang != 0 && active(self, IncidentKind::WrongLanguage) && self.rng.chance(0.6) {
                 bad = true;
                 0
             } else {

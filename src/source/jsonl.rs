@@ -61,6 +61,20 @@ impl BadInputSummary {
     }
 }
 
+/// Opens a recorded stream: `-` is stdin, a `.gz` file is decompressed on the fly.
+pub fn open_events(path: &std::path::Path) -> std::io::Result<Box<dyn BufRead>> {
+    const BUF: usize = 1 << 16;
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(std::io::BufReader::with_capacity(BUF, std::io::stdin())));
+    }
+    let file = std::fs::File::open(path)?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        Ok(Box::new(std::io::BufReader::with_capacity(BUF, flate2::read::MultiGzDecoder::new(file))))
+    } else {
+        Ok(Box::new(std::io::BufReader::with_capacity(BUF, file)))
+    }
+}
+
 /// The first `max` characters of a line, for logs.
 pub fn excerpt(bytes: &[u8], max: usize) -> String {
     let text = String::from_utf8_lossy(bytes);

@@ -3,4 +3,4 @@
 
 pub mod jsonl;
 
-pub use jsonl::{BadInput, BadInputSummary, JsonlEvents};
+pub use jsonl::{BadInput, BadInputSummary, JsonlEvents, open_events};

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Regenerates the rule-test fixtures under tests/rules/fixtures/ with `llmwatch generate`.
+# Deterministic (fixed seeds, own PRNG): running it again gives byte-identical files.
+# Each incident fixture: 100 minutes at 12 conversations/minute, the incident on
+# gpt-4o-mini from minute 30 to minute 70; normal.jsonl.gz: 2 hours without incident.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet
+bin="${CARGO_TARGET_DIR:-target}/release/llmwatch"
+out=tests/rules/fixtures
+mkdir -p "$out"
+common=(--start 2026-11-27T12:00:00Z --rate 12)
+"$bin" generate "${common[@]}" --duration 2h --seed 1 --out "$out/normal.jsonl.gz"
+for kind in wrong_language refusals slow_latency errors rate_limits truncation empty_answers \
+            invalid_json pii_leak thumbs_down escalations abandonment cost_spike rephrase_storm flatline; do
+  "$bin" generate "${common[@]}" --duration 100m --seed 2 \
+    --incident "$kind@gpt-4o-mini:30m-70m" --out "$out/$kind.jsonl.gz"
+done
+ls -la "$out"
