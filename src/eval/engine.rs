@@ -1,26 +1,29 @@
-//! The engine: event in, transitions out. Owns the dedup memory, feedback attribution, the
-//! signal engine and every (rule, group) series.
+//! The engine: event in, transitions out. Owns, per input partition, the dedup memory,
+//! feedback attribution and signal memory, and, across partitions, every (rule, group)
+//! series with its alert.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 
-use super::alert::{Phase, Timing};
-use super::series::{Series, label_values, labels_hash, series_hash};
+use super::alert::Timing;
+use super::series::{PartitionId, Series, label_values, labels_hash, series_hash};
 use super::{AlertState, Transition};
 use crate::event::{Attribution, AttributionConfig, Dedup, DedupConfig, Event};
 use crate::field::Record;
 use crate::rules::{Rule, RuleSet};
 use crate::signals::{SignalConfig, SignalEngine, SignalSet};
 use crate::time::{Duration, Millis};
-use crate::window::{AggKind, SlidingWindow};
+use crate::window::AggKind;
 
 /// Engine settings (the daemon config's `[engine]` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineConfig {
-    /// Events older than the newest event time minus this are late: counted and dropped.
+    /// Events older than their partition's newest event time minus this are late:
+    /// counted and dropped.
     pub allowed_lateness: Duration,
     /// Every rule is evaluated on this period of event time, so `absent()` fires and
     /// alerts resolve when traffic stops.
@@ -53,7 +56,7 @@ impl Default for EngineConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
     Accepted,
-    /// Its `event_id` was seen before.
+    /// Its `event_id` was seen before (in its partition).
     Duplicate,
     /// Older than the allowed lateness.
     Late,
@@ -76,15 +79,22 @@ struct Compiled {
     samples_hits_only: bool,
 }
 
+/// The ingest state of one input partition: it moves with the partition.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PartitionState {
+    pub clock: Option<Millis>,
+    pub dedup: Dedup,
+    pub attribution: Attribution,
+    pub signals: SignalEngine,
+}
+
 /// The rule engine. Pure: time comes from events and [`Engine::advance_to`].
 pub struct Engine {
     rules: Arc<RuleSet>,
     compiled: Vec<Compiled>,
     needs: SignalSet,
     config: EngineConfig,
-    dedup: Dedup,
-    attribution: Attribution,
-    signals: SignalEngine,
+    partitions: BTreeMap<PartitionId, PartitionState>,
     series: HashTable<Series>,
     clock: Option<Millis>,
     next_tick: Millis,
@@ -109,9 +119,7 @@ impl Engine {
         Engine {
             needs: rules.signals(),
             compiled,
-            dedup: Dedup::new(config.dedup),
-            attribution: Attribution::new(config.attribution),
-            signals: SignalEngine::new(config.signals.clone()),
+            partitions: BTreeMap::new(),
             series: HashTable::new(),
             clock: None,
             next_tick: 0,
@@ -125,11 +133,15 @@ impl Engine {
         &self.rules
     }
 
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
     pub fn stats(&self) -> EngineStats {
         self.stats
     }
 
-    /// The newest event time seen (or advanced to).
+    /// The newest event time seen in any partition (or advanced to): evaluation time.
     pub fn clock(&self) -> Option<Millis> {
         self.clock
     }
@@ -144,32 +156,53 @@ impl Engine {
             .iter()
             .map(|s| {
                 std::mem::size_of::<Series>()
-                    + s.window.memory_bytes()
+                    + s.parts.iter().map(|p| p.window.memory_bytes() + 8).sum::<usize>()
                     + s.labels.iter().map(|l| l.len() + 16).sum::<usize>()
                     + s.samples.len() * 24
             })
             .sum()
     }
 
-    /// Feeds one event; transitions it causes are appended to `out`.
-    pub fn process(&mut self, mut event: Event, out: &mut Vec<Transition>) -> Admission {
+    fn partition(&mut self, p: PartitionId) -> &mut PartitionState {
+        let config = &self.config;
+        self.partitions.entry(p).or_insert_with(|| PartitionState {
+            clock: None,
+            dedup: Dedup::new(config.dedup),
+            attribution: Attribution::new(config.attribution),
+            signals: SignalEngine::new(config.signals.clone()),
+        })
+    }
+
+    /// Feeds one event of the single-stream case (replay, rule tests): partition 0.
+    pub fn process(&mut self, event: Event, out: &mut Vec<Transition>) -> Admission {
+        self.process_from(0, event, out)
+    }
+
+    /// Feeds one event from `partition`; transitions it causes are appended to `out`.
+    pub fn process_from(&mut self, partition: PartitionId, mut event: Event, out: &mut Vec<Transition>) -> Admission {
         let t = event.time_ms;
-        if let Some(clock) = self.clock
-            && t < clock - self.config.allowed_lateness.as_millis()
+        let lateness = self.config.allowed_lateness.as_millis();
+        let needs = self.needs;
+        let part = self.partition(partition);
+        if let Some(clock) = part.clock
+            && t < clock - lateness
         {
             self.stats.late += 1;
             return Admission::Late;
         }
-        if !self.dedup.first_sighting(&event.id, t, self.clock.unwrap_or(t).max(t)) {
+        if !part.dedup.first_sighting(&event.id, t, part.clock.unwrap_or(t).max(t)) {
             self.stats.duplicates += 1;
             return Admission::Duplicate;
         }
+        part.clock = Some(part.clock.map_or(t, |c| c.max(t)));
+        let part_now = part.clock.unwrap_or(t);
+        part.attribution.apply(&mut event, part_now);
+        let signals = part.signals.compute(&event, needs);
+
         self.advance_to(t, out);
         let now = self.clock.unwrap_or(t);
         self.stats.accepted += 1;
 
-        self.attribution.apply(&mut event, now);
-        let signals = self.signals.compute(&event, self.needs);
         let rec = Record::new(&event, &signals);
         let id: Arc<str> = Arc::from(&*event.id);
         let rules = self.rules.clone();
@@ -188,22 +221,18 @@ impl Engine {
                         self.stats.series_overflow += 1;
                         continue;
                     }
-                    let s = Series {
-                        hash,
-                        rule: i as u32,
-                        labels: label_values(&rule.group_by, &rec),
-                        window: SlidingWindow::new(&rule.window, now),
-                        phase: Phase::Inactive,
-                        samples: Default::default(),
-                    };
+                    let s = Series::new(hash, i as u32, label_values(&rule.group_by, &rec), now);
                     self.series.insert_unique(hash, s, |s| s.hash).into_mut()
                 }
             };
             let obs = rule.value.observe(&rec);
-            series.window.add(&rule.window, t, obs);
+            let part = series.part_mut(partition, &rule.window, now);
+            part.window.add(&rule.window, t, obs);
+            part.dirty = true;
             let c = &self.compiled[i];
             if !c.samples_hits_only || obs.hit {
                 series.push_sample(t, &id, self.config.samples);
+                series.alert_dirty = true;
             }
             if let Some(tr) = evaluate(rule, c, series, now) {
                 self.stats.transitions += 1;
@@ -238,19 +267,12 @@ impl Engine {
     fn start(&mut self, now: Millis, tick: Millis) {
         self.clock = Some(now);
         self.next_tick = (now.div_euclid(tick) + 1) * tick;
-        let rules = self.rules.clone();
-        for (i, rule) in rules.rules.iter().enumerate() {
+        for (i, rule) in self.rules.rules.iter().enumerate() {
             if rule.group_by.is_empty() {
                 let hash = labels_hash(i as u32, &[]);
-                let s = Series {
-                    hash,
-                    rule: i as u32,
-                    labels: Box::new([]),
-                    window: SlidingWindow::new(&rule.window, now),
-                    phase: Phase::Inactive,
-                    samples: Default::default(),
-                };
-                self.series.insert_unique(hash, s, |s| s.hash);
+                if self.series.find(hash, |s| s.rule == i as u32).is_none() {
+                    self.series.insert_unique(hash, Series::new(hash, i as u32, Box::new([]), now), |s| s.hash);
+                }
             }
         }
     }
@@ -271,20 +293,40 @@ impl Engine {
         self.forget_idle(at);
     }
 
-    /// Drops series that hold no events and no active alert: they would be recreated by
-    /// their next event with identical results. Absent-type series are kept: their silence
-    /// is the signal.
+    /// Drops partition windows that hold no event any evaluation could still see, and
+    /// series left with no window and no active alert: their next event recreates them
+    /// with identical results. Absent-type and global series are kept: their silence is
+    /// the signal.
     fn forget_idle(&mut self, now: Millis) {
         let rules = &self.rules.rules;
         let compiled = &self.compiled;
         self.series.retain(|s| {
             let i = s.rule as usize;
-            if compiled[i].is_absent || s.phase.is_active() || rules[i].group_by.is_empty() {
+            let rule = &rules[i];
+            if compiled[i].is_absent {
                 return true;
             }
-            let span = rules[i].window.window_ms * if rules[i].value.is_change() { 2 } else { 1 };
-            s.window.last_event_ms().is_some_and(|last| now - last <= span + rules[i].window.bin_ms)
+            let span = rule.window.window_ms * if rule.value.is_change() { 2 } else { 1 } + rule.window.bin_ms;
+            s.parts.retain(|p| p.window.last_event_ms().is_some_and(|last| now - last <= span));
+            !s.parts.is_empty() || s.phase.is_active() || rule.group_by.is_empty()
         });
+    }
+
+    /// Forgets a partition (revoked): its ingest state and its share of every window.
+    pub fn drop_partition(&mut self, partition: PartitionId) {
+        self.partitions.remove(&partition);
+        let rules = &self.rules.rules;
+        let compiled = &self.compiled;
+        self.series.retain(|s| {
+            s.parts.retain(|p| p.partition != partition);
+            let i = s.rule as usize;
+            !s.parts.is_empty() || s.phase.is_active() || compiled[i].is_absent || rules[i].group_by.is_empty()
+        });
+    }
+
+    /// The partitions this engine holds state for.
+    pub fn partitions(&self) -> impl Iterator<Item = (PartitionId, &PartitionState)> {
+        self.partitions.iter().map(|(p, s)| (*p, s))
     }
 }
 
@@ -298,9 +340,10 @@ fn is_hit_based(kind: &AggKind) -> bool {
 
 /// Evaluates one series at `now` and steps its alert.
 fn evaluate(rule: &Rule, c: &Compiled, series: &mut Series, now: Millis) -> Option<Transition> {
-    let ev = series.window.evaluate(&rule.window, now);
+    let ev = series.evaluate(&rule.window, now);
     let holds = ev.events >= rule.min_events && ev.value.is_some_and(|v| rule.condition.holds(v));
     let step = series.phase.step(now, holds, c.timing)?;
+    series.alert_dirty = true;
     Some(Transition {
         rule: rule.name.clone(),
         group: rule.group_labels.iter().cloned().zip(series.labels.iter().map(|l| l.to_string())).collect(),

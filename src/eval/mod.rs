@@ -10,5 +10,6 @@ mod series;
 mod transition;
 
 pub use alert::{Phase, Step, Timing};
-pub use engine::{Admission, Engine, EngineConfig, EngineStats};
+pub use engine::{Admission, Engine, EngineConfig, EngineStats, PartitionState};
+pub use series::PartitionId;
 pub use transition::{AlertState, Transition};

@@ -9,23 +9,77 @@ use serde::{Deserialize, Serialize};
 use super::alert::Phase;
 use crate::field::{Field, Record, Value};
 use crate::time::Millis;
-use crate::window::SlidingWindow;
+use crate::window::{Evaluation, SlidingWindow, WindowSpec};
+
+/// The input partition an event came from (an index the caller assigns; replay uses 0).
+pub type PartitionId = u32;
+
+/// One partition's share of a series' window. Windows are kept per partition so that a
+/// partition's state can be checkpointed, dropped on revoke and restored on assignment
+/// without touching the others'; evaluation merges them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Part {
+    pub partition: PartitionId,
+    pub window: SlidingWindow,
+    /// Changed since the last checkpoint.
+    #[serde(skip)]
+    pub dirty: bool,
+}
 
 /// A series in the engine's table.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Series {
     /// Hash of (rule index, label values); the table's key.
-    #[serde(skip)]
     pub hash: u64,
     pub rule: u32,
     pub labels: Box<[Box<str>]>,
-    pub window: SlidingWindow,
+    pub parts: Vec<Part>,
+    /// When the series was created: the start of silence for `absent()`.
+    pub created_ms: Millis,
     pub phase: Phase,
     /// Recent event ids (newest last), evidence for transitions.
     pub samples: VecDeque<(Millis, Arc<str>)>,
+    /// Alert phase or samples changed since the last checkpoint.
+    pub alert_dirty: bool,
 }
 
 impl Series {
+    pub fn new(hash: u64, rule: u32, labels: Box<[Box<str>]>, created_ms: Millis) -> Self {
+        Series { hash, rule, labels, parts: Vec::new(), created_ms, phase: Phase::Inactive, samples: VecDeque::new(), alert_dirty: true }
+    }
+
+    /// The window of `partition`, created empty when missing.
+    pub fn part_mut(&mut self, partition: PartitionId, spec: &WindowSpec, now: Millis) -> &mut Part {
+        let i = match self.parts.iter().position(|p| p.partition == partition) {
+            Some(i) => i,
+            None => {
+                self.parts.push(Part { partition, window: SlidingWindow::new(spec, now), dirty: true });
+                self.parts.len() - 1
+            }
+        };
+        &mut self.parts[i]
+    }
+
+    /// The aggregate over every partition's window at `now`.
+    pub fn evaluate(&mut self, spec: &WindowSpec, now: Millis) -> Evaluation {
+        match self.parts.as_mut_slice() {
+            [] => SlidingWindow::new(spec, self.created_ms).evaluate(spec, now),
+            [one] => one.window.evaluate(spec, now),
+            [first, rest @ ..] => {
+                let mut merged = first.window.clone();
+                for p in rest.iter() {
+                    merged.merge(spec, &p.window);
+                }
+                merged.evaluate(spec, now)
+            }
+        }
+    }
+
+    /// Newest event time over all partitions.
+    pub fn last_event_ms(&self) -> Option<Millis> {
+        self.parts.iter().filter_map(|p| p.window.last_event_ms()).max()
+    }
+
     pub fn push_sample(&mut self, t: Millis, id: &Arc<str>, max: usize) {
         if max == 0 {
             return;

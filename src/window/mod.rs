@@ -84,6 +84,13 @@ impl SlidingWindow {
         todo!("window helper")
     }
 
+    /// Adds `other`'s events into this window (same spec): how the engine combines the
+    /// windows of one series kept per input partition.
+    pub fn merge(&mut self, spec: &WindowSpec, other: &SlidingWindow) {
+        let _ = (spec, other);
+        todo!("window helper")
+    }
+
     /// Time of the newest event added, if any.
     pub fn last_event_ms(&self) -> Option<Millis> {
         todo!("window helper")
