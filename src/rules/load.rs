@@ -251,7 +251,7 @@ fn load_rule(node: &Node<'_>, src: &str, group: &str, file: &Path, opts: &LoadOp
     let stage = fields.get("stage").and_then(|n| {
         let s = n.as_str().and_then(Stage::parse);
         if s.is_none() {
-            r.node(n, "expected `crawl`, `walk` or `run`");
+            r.node(n, format!("unknown stage `{}`: expected `crawl`, `walk` or `run`", n.scalar_text().unwrap_or_default()));
         }
         s
     });
@@ -260,7 +260,7 @@ fn load_rule(node: &Node<'_>, src: &str, group: &str, file: &Path, opts: &LoadOp
         Some(n) => {
             let s = n.as_str().and_then(Severity::parse);
             if s.is_none() {
-                r.node(n, "expected `page`, `ticket` or `info`");
+                r.node(n, format!("unknown severity `{}`: expected `page`, `ticket` or `info`", n.scalar_text().unwrap_or_default()));
             }
             s
         }

@@ -193,7 +193,7 @@ pub fn suggest<'n>(name: &str, candidates: impl IntoIterator<Item = &'n str>) ->
         .filter(|(d, c)| *d <= 2.max(c.len() / 3))
         .min_by_key(|(d, _)| *d);
     match best {
-        Some((_, c)) => format!("; did you mean `{c}`?"),
+        Some((_, c)) => format!(" (did you mean `{c}`?)"),
         None => String::new(),
     }
 }
