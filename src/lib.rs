@@ -7,6 +7,7 @@
 //! modules does IO; the command-line tools and the daemon live at the edges.
 
 pub mod event;
+pub mod config;
 pub mod demo;
 pub mod eval;
 pub mod expr;

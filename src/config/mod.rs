@@ -1,0 +1,312 @@
+//! The daemon config (TOML): Kafka, store, rules, engine, limits. `llmwatch config check`
+//! reports every problem with its key path (`kafka.topics: expected at least one topic`).
+//!
+//! Invariant: decoding validates; a `Config` that exists is complete and consistent.
+//! Secrets stay unresolved ([`Secret`]) until the component that needs them starts.
+
+mod check;
+mod secret;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use check::Checker;
+pub use secret::{Secret, SecretError};
+
+use crate::eval::EngineConfig;
+use crate::time::Duration;
+
+/// One config problem: the key path and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() { write!(f, "{}", self.message) } else { write!(f, "{}: {}", self.path, self.message) }
+    }
+}
+
+/// Every problem found in a config file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors {
+    pub file: PathBuf,
+    pub errors: Vec<ConfigError>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}: {e}", self.file.display())?;
+        }
+        Ok(())
+    }
+}
+
+/// `[kafka]`: where events come from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KafkaConfig {
+    /// Bootstrap servers, `host:port[,host:port]`.
+    pub brokers: String,
+    /// Topics to consume (one consumer group over all of them).
+    pub topics: Vec<String>,
+    pub group_id: String,
+    /// Where bad messages are copied, with an error header; none = only counted and logged.
+    pub dead_letter_topic: Option<String>,
+    /// Messages larger than this are rejected as `oversize`.
+    pub max_message_bytes: usize,
+    /// librdkafka settings passed through as they are (`security.protocol`, `sasl.*`,
+    /// `ssl.*` …); values may be secrets.
+    pub properties: BTreeMap<String, Secret>,
+}
+
+/// `[store]`: the sled database holding all state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+    /// How often windows, alerts, dedup memory and offsets are checkpointed together.
+    pub checkpoint_interval: Duration,
+}
+
+/// `[limits]`: bounds that keep memory flat under pressure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Messages buffered between the consumer and the engine; when full, the consumer
+    /// pauses instead of growing memory.
+    pub channel_capacity: usize,
+    /// How long shutdown may take before the process exits anyway.
+    pub shutdown_timeout: Duration,
+}
+
+/// The whole daemon config.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub kafka: KafkaConfig,
+    pub store: StoreConfig,
+    /// Rule files or directories.
+    pub rules: Vec<PathBuf>,
+    pub engine: EngineConfig,
+    pub limits: Limits,
+    /// `[[receivers]]` and `[routing]`, decoded by the notification module.
+    pub receivers: Vec<toml::Value>,
+    pub routing: Option<toml::Value>,
+}
+
+const TOP_KEYS: &[&str] = &["kafka", "store", "rules", "engine", "limits", "receivers", "routing"];
+const KAFKA_KEYS: &[&str] = &["brokers", "topics", "group_id", "dead_letter_topic", "max_message_bytes", "properties"];
+const STORE_KEYS: &[&str] = &["path", "checkpoint_interval"];
+const RULES_KEYS: &[&str] = &["paths"];
+const LIMITS_KEYS: &[&str] = &["channel_capacity", "shutdown_timeout"];
+const ENGINE_KEYS: &[&str] = &["allowed_lateness", "tick", "samples", "max_series", "dedup", "attribution", "signals"];
+
+impl Config {
+    /// Reads and validates a config file. Relative paths in it are relative to the file.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors {
+            file: path.into(),
+            errors: vec![ConfigError { path: String::new(), message: format!("cannot read: {e}") }],
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::parse(&text, base).map_err(|errors| ConfigErrors { file: path.into(), errors })
+    }
+
+    /// Validates config text; every problem is returned.
+    pub fn parse(text: &str, base: &Path) -> Result<Config, Vec<ConfigError>> {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let where_ = e.span().map(|s| line_col(text, s.start)).map(|(l, c)| format!("line {l}, column {c}: ")).unwrap_or_default();
+            vec![ConfigError { path: String::new(), message: format!("{where_}invalid TOML: {}", e.message()) }]
+        })?;
+        let mut c = Checker::default();
+        c.known_keys(&table, "", TOP_KEYS);
+
+        let kafka = c.section(&table, "kafka", true).map(|t| {
+            c.known_keys(t, "kafka", KAFKA_KEYS);
+            let topics: Vec<String> = c.required(t, "kafka", "topics").unwrap_or_default();
+            if t.contains_key("topics") && topics.is_empty() {
+                c.error("kafka.topics", "expected at least one topic");
+            }
+            KafkaConfig {
+                brokers: c.required_nonempty(t, "kafka", "brokers").unwrap_or_default(),
+                topics,
+                group_id: c.optional(t, "kafka", "group_id").unwrap_or_else(|| "llmwatch".into()),
+                dead_letter_topic: c.optional(t, "kafka", "dead_letter_topic"),
+                max_message_bytes: c.optional_positive(t, "kafka", "max_message_bytes").unwrap_or(1 << 20),
+                properties: c.optional(t, "kafka", "properties").unwrap_or_default(),
+            }
+        });
+        let store = c.section(&table, "store", true).map(|t| {
+            c.known_keys(t, "store", STORE_KEYS);
+            let path: PathBuf = c.required(t, "store", "path").unwrap_or_default();
+            StoreConfig {
+                path: base.join(path),
+                checkpoint_interval: c.optional_duration(t, "store", "checkpoint_interval").unwrap_or(Duration::from_secs(1)),
+            }
+        });
+        let rules = c.section(&table, "rules", true).map(|t| {
+            c.known_keys(t, "rules", RULES_KEYS);
+            let paths: Vec<PathBuf> = c.required(t, "rules", "paths").unwrap_or_default();
+            if t.contains_key("paths") && paths.is_empty() {
+                c.error("rules.paths", "expected at least one rule file or directory");
+            }
+            paths.into_iter().map(|p| base.join(p)).collect::<Vec<_>>()
+        });
+        let mut engine = EngineConfig::default();
+        if let Some(t) = c.section(&table, "engine", false) {
+            c.known_keys(t, "engine", ENGINE_KEYS);
+            if let Some(d) = c.optional_duration(t, "engine", "allowed_lateness") {
+                engine.allowed_lateness = d;
+            }
+            if let Some(d) = c.optional_duration(t, "engine", "tick") {
+                if d.as_millis() < 1000 {
+                    c.error("engine.tick", "expected at least 1s");
+                }
+                engine.tick = d;
+            }
+            if let Some(n) = c.optional(t, "engine", "samples") {
+                engine.samples = n;
+            }
+            if let Some(n) = c.optional_positive(t, "engine", "max_series") {
+                engine.max_series = n;
+            }
+            if let Some(v) = c.optional(t, "engine", "dedup") {
+                engine.dedup = v;
+            }
+            if let Some(v) = c.optional(t, "engine", "attribution") {
+                engine.attribution = v;
+            }
+            if let Some(v) = c.optional(t, "engine", "signals") {
+                engine.signals = v;
+            }
+        }
+        let mut limits = Limits { channel_capacity: 10_000, shutdown_timeout: Duration::from_secs(10) };
+        if let Some(t) = c.section(&table, "limits", false) {
+            c.known_keys(t, "limits", LIMITS_KEYS);
+            if let Some(n) = c.optional_positive(t, "limits", "channel_capacity") {
+                limits.channel_capacity = n;
+            }
+            if let Some(d) = c.optional_duration(t, "limits", "shutdown_timeout") {
+                limits.shutdown_timeout = d;
+            }
+        }
+        let receivers = match table.get("receivers") {
+            None => Vec::new(),
+            Some(toml::Value::Array(a)) => a.clone(),
+            Some(_) => {
+                c.error("receivers", "expected an array of tables ([[receivers]])");
+                Vec::new()
+            }
+        };
+        let routing = table.get("routing").cloned();
+        if c.errors.is_empty() {
+            Ok(Config {
+                kafka: kafka.expect("checked"),
+                store: store.expect("checked"),
+                rules: rules.expect("checked"),
+                engine,
+                limits,
+                receivers,
+                routing,
+            })
+        } else {
+            Err(c.errors)
+        }
+    }
+}
+
+fn line_col(text: &str, byte: usize) -> (usize, usize) {
+    let before = &text[..byte.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[kafka]
+brokers = "127.0.0.1:9092"
+topics = ["llm-events"]
+group_id = "llmwatch-prod"
+dead_letter_topic = "llm-events-dlq"
+
+[kafka.properties]
+"security.protocol" = "SASL_SSL"
+"sasl.password" = { env = "KAFKA_PASSWORD" }
+
+[store]
+path = "state"
+checkpoint_interval = "2s"
+
+[rules]
+paths = ["rules"]
+
+[engine]
+allowed_lateness = "1m"
+dedup = { horizon = "2h", max_ids = 5000 }
+"#;
+
+    #[test]
+    fn a_good_config_decodes_with_paths_relative_to_the_file() {
+        let c = Config::parse(GOOD, Path::new("/etc/llmwatch")).unwrap();
+        assert_eq!(c.kafka.topics, ["llm-events"]);
+        assert_eq!(c.store.path, PathBuf::from("/etc/llmwatch/state"));
+        assert_eq!(c.store.checkpoint_interval, Duration::from_secs(2));
+        assert_eq!(c.engine.allowed_lateness, Duration::from_secs(60));
+        assert_eq!(c.engine.dedup.max_ids, 5000);
+        assert_eq!(c.kafka.properties["sasl.password"], Secret::Env { env: "KAFKA_PASSWORD".into() });
+        assert_eq!(c.rules, [PathBuf::from("/etc/llmwatch/rules")]);
+    }
+
+    #[test]
+    fn every_error_is_reported_with_its_key_path() {
+        let bad = r#"
+[kafka]
+brokers = ""
+topics = []
+max_message_bytes = 0
+bootstrap = "x"
+
+[store]
+checkpoint_interval = "soon"
+
+[engine]
+tick = "100ms"
+lateness = "30s"
+
+[limits]
+channel_capacity = "big"
+"#;
+        let errors = Config::parse(bad, Path::new(".")).unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        let expect = [
+            "kafka: unknown key `bootstrap`",
+            "kafka.topics: expected at least one topic",
+            "kafka.brokers: must not be empty",
+            "kafka.max_message_bytes: expected a whole number greater than 0",
+            "store.path: missing",
+            "store.checkpoint_interval: invalid duration \"soon\"",
+            "rules: missing section [rules]",
+            "engine: unknown key `lateness` (did you mean `allowed_lateness`?)",
+            "engine.tick: expected at least 1s",
+            "limits.channel_capacity: expected a whole number greater than 0",
+        ];
+        for want in expect {
+            assert!(text.iter().any(|t| t.starts_with(want)), "missing {want:?} in {text:#?}");
+        }
+        assert_eq!(text.len(), expect.len(), "{text:#?}");
+    }
+
+    #[test]
+    fn toml_syntax_errors_have_a_position() {
+        let errors = Config::parse("[kafka\nbrokers = 1", Path::new(".")).unwrap_err();
+        assert!(errors[0].message.starts_with("line 1, column"), "{}", errors[0]);
+    }
+}
