@@ -189,7 +189,12 @@ impl<'a> Node<'a> {
 pub fn suggest<'n>(name: &str, candidates: impl IntoIterator<Item = &'n str>) -> String {
     let best = candidates
         .into_iter()
-        .map(|c| (edit_distance(name, c), c))
+        .map(|c| {
+            // A name that is part of a longer one ("lateness" for "allowed_lateness") is
+            // as likely meant as a typo.
+            let d = if name.len() >= 4 && c.contains(name) { 1 } else { edit_distance(name, c) };
+            (d, c)
+        })
         .filter(|(d, c)| *d <= 2.max(c.len() / 3))
         .min_by_key(|(d, _)| *d);
     match best {
