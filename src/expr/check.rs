@@ -8,6 +8,7 @@ use regex::RegexBuilder;
 
 use super::eval::{CmpOp, Lit, Node, TextOp};
 use super::{Ast, AstNode, BinaryOp, ExprError, Span, UnaryOp};
+use crate::event::EventKind;
 use crate::field::{FRIENDLY_NAMES, Field, FieldType};
 use crate::signals::SignalId;
 
@@ -268,6 +269,26 @@ impl Compiler {
             );
         }
         let node = match (l, r) {
+            (Node::Field(Field::Kind), Node::Lit(Lit::Str(k)))
+            | (Node::Lit(Lit::Str(k)), Node::Field(Field::Kind))
+                if !ordering =>
+            {
+                match EventKind::parse(&k) {
+                    Some(kind) => Node::KindIs {
+                        kind,
+                        negate: cmp == CmpOp::Ne,
+                    },
+                    None => {
+                        return self.error(
+                            ast.span,
+                            format!(
+                                "`kind` is never \"{k}\"; expected \"interaction\", \"feedback\" \
+                                 or \"outcome\""
+                            ),
+                        );
+                    }
+                }
+            }
             (Node::Field(field), Node::Lit(lit)) => Node::CmpField {
                 op: cmp,
                 field,

@@ -15,6 +15,7 @@ use std::cmp::Ordering;
 
 use regex::Regex;
 
+use crate::event::EventKind;
 use crate::field::{Field, Record, Value};
 
 /// A literal in the compiled tree.
@@ -89,6 +90,11 @@ pub(super) enum Node {
         field: Field,
         lit: Lit,
     },
+    /// `kind == "interaction"`: an enum comparison instead of a string one.
+    KindIs {
+        kind: EventKind,
+        negate: bool,
+    },
     Cmp {
         op: CmpOp,
         lhs: Box<Node>,
@@ -157,9 +163,17 @@ impl Node {
         match self {
             Node::Lit(l) => l.v(),
             Node::Field(f) => rec.get(f).into(),
-            Node::CmpField { op, field, lit } => {
-                V::Bool(compare(*op, rec.get(field).into(), lit.v()))
-            }
+            Node::CmpField { op, field, lit } => V::Bool(match (rec.get(field), lit) {
+                // The common shapes first, without widening to `V`.
+                (Value::Num(x), Lit::Num(y)) => x.partial_cmp(y).is_some_and(|o| op.holds(o)),
+                (Value::Str(x), Lit::Str(y)) => match op {
+                    CmpOp::Eq => x == &**y,
+                    CmpOp::Ne => x != &**y,
+                    _ => op.holds(x.cmp(y)),
+                },
+                (v, l) => compare(*op, v.into(), l.v()),
+            }),
+            Node::KindIs { kind, negate } => V::Bool((rec.kind() == *kind) != *negate),
             Node::Cmp { op, lhs, rhs } => V::Bool(compare(*op, lhs.eval(rec), rhs.eval(rec))),
             Node::IsNull { expr, negate } => V::Bool((expr.eval(rec) == V::Null) != *negate),
             Node::In { expr, list } => {
@@ -222,6 +236,7 @@ impl Node {
     pub(super) fn visit_fields(&self, f: &mut impl FnMut(&Field)) {
         match self {
             Node::Lit(_) => {}
+            Node::KindIs { .. } => f(&Field::Kind),
             Node::Field(x) | Node::Has(x) | Node::CmpField { field: x, .. } => f(x),
             Node::Cmp { lhs, rhs, .. } | Node::And(lhs, rhs) | Node::Or(lhs, rhs) => {
                 lhs.visit_fields(f);

@@ -4,6 +4,13 @@
 //!
 //! Invariant: knows fields and values, not rules, windows or YAML.
 //!
+//! What the language accepts beyond rules.md: single- or double-quoted strings with the
+//! escapes `\" \' \\ \n \t \r`, raw strings `r"\d+"` for regexes, a trailing comma in
+//! lists, `kind` compared only against the three kinds. Semantics worth knowing: a
+//! comparison with a null operand, or with operands of different types at run time, is
+//! false (`x == null` / `x != null` excepted); `&&`/`||` short-circuit and give null when an
+//! operand is not a bool; `lower(s).matches(re)` runs `re` case-insensitively on `s`.
+//!
 //! Layout: `lexer` (text → tokens), `parser` (tokens → [`Ast`]), `check` (Ast → compiled
 //! tree, with type errors), `eval` (the compiled tree and the allocation-free evaluator,
 //! including how `lower(...)` avoids building strings).
@@ -68,6 +75,7 @@ pub struct Ast {
     pub node: AstNode,
 }
 
+/// One syntax node. Literal numbers are already signed: `-2` parses as `Num(-2.0)`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AstNode {
     Null,
@@ -96,12 +104,14 @@ pub enum AstNode {
     },
 }
 
+/// A prefix operator: `!` or `-`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnaryOp {
     Not,
     Neg,
 }
 
+/// An infix operator. Comparisons and `in` do not chain; `&&` and `||` associate left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BinaryOp {
     Eq,
@@ -116,6 +126,7 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// The operator as written, for messages and printing.
     pub fn symbol(self) -> &'static str {
         match self {
             BinaryOp::Eq => "==",

@@ -128,6 +128,10 @@ fn values() {
         ("model", "\"gpt-4o\""),
         ("kind == \"interaction\"", "true"),
         ("finish_reason == \"length\"", "true"),
+        ("kind != \"feedback\"", "true"),
+        ("\"outcome\" == kind", "false"),
+        ("kind > \"feedback\"", "true"),
+        ("kind in [\"feedback\", \"interaction\"]", "true"),
         ("provider", "\"OpenAI\""),
         ("conversation", "null"),
         ("attr.region == \"eu-west\"", "true"),
@@ -469,6 +473,12 @@ fn errors() {
             5,
         ),
         ("é", "unexpected character `é` at column 1", 0, 2),
+        (
+            "kind == \"feedbak\"",
+            "`kind` is never \"feedbak\"; expected \"interaction\", \"feedback\" or \"outcome\"",
+            0,
+            17,
+        ),
     ];
     let mut failures = Vec::new();
     for (src, msg, start, end) in table {
