@@ -75,11 +75,6 @@ impl Series {
         }
     }
 
-    /// Newest event time over all partitions.
-    pub fn last_event_ms(&self) -> Option<Millis> {
-        self.parts.iter().filter_map(|p| p.window.last_event_ms()).max()
-    }
-
     pub fn push_sample(&mut self, t: Millis, id: &Arc<str>, max: usize) {
         if max == 0 {
             return;

@@ -7,7 +7,24 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::Event;
+mod config;
+mod cost;
+mod json;
+mod language;
+mod memory;
+mod pii;
+mod refusal;
+mod rephrase;
+
+pub use config::{FeedbackConfig, FeedbackScale, LanguageConfig, MemoryConfig, Price, RephraseConfig, SignalConfig};
+pub use language::LangCode;
+
+use cost::PriceTable;
+use language::LanguageDetector;
+use memory::ConversationMemory;
+use refusal::RefusalMatcher;
+
+use crate::event::{Event, EventKind, Outcome};
 use crate::field::{FieldType, Value};
 
 /// Every derived signal. The order is the documentation's.
@@ -160,34 +177,209 @@ impl Signals {
     }
 }
 
-/// Signal settings (refusal phrases, price table, similarity thresholds …), from the
-/// daemon config's `[signals]` table or the defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SignalConfig {}
-
-impl Default for SignalConfig {
-    fn default() -> Self {
-        SignalConfig {}
-    }
-}
-
 /// Computes signals; owns the per-conversation memory the look-back signals need.
-/// Its state is serializable so a checkpoint can carry it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Serializes as its config and memory; the compiled matchers are rebuilt on load.
 pub struct SignalEngine {
     config: SignalConfig,
+    memory: ConversationMemory,
+    refusal: RefusalMatcher,
+    language: LanguageDetector,
+    prices: PriceTable,
 }
 
 impl SignalEngine {
     pub fn new(config: SignalConfig) -> Self {
-        SignalEngine { config }
+        Self::with_memory(config, ConversationMemory::default())
+    }
+
+    fn with_memory(config: SignalConfig, memory: ConversationMemory) -> Self {
+        // Phrases are escaped, so the only possible error is the regex size limit; an
+        // oversized list then matches nothing (and `SignalConfig::validate` says why).
+        let refusal = RefusalMatcher::new(&config.refusal_phrases, config.refusal_scan_chars)
+            .unwrap_or_else(|_| RefusalMatcher::new(&[], 0).expect("empty matcher"));
+        SignalEngine {
+            language: LanguageDetector::new(&config.language),
+            prices: PriceTable::new(&config.prices),
+            refusal,
+            memory,
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &SignalConfig {
+        &self.config
+    }
+
+    /// Conversations currently remembered.
+    pub fn conversations(&self) -> usize {
+        self.memory.len()
     }
 
     /// Computes the signals in `needs` for one event (each at most once), updating the
-    /// conversation memory when a look-back signal is needed.
-    pub fn compute(&mut self, event: &Event, needs: SignalSet) -> Signals {
-        let _ = (event, needs, &self.config);
-        todo!("signals helper")
+    /// conversation memory only when a look-back signal is needed.
+    pub fn compute(&mut self, e: &Event, needs: SignalSet) -> Signals {
+        let mut s = Signals::default();
+        if needs.is_empty() {
+            return s;
+        }
+        match e.kind {
+            EventKind::Interaction => self.interaction(e, needs, &mut s),
+            EventKind::Feedback => {
+                if needs.contains(SignalId::NegativeFeedback)
+                    && let Some(score) = e.score
+                {
+                    s.set(SignalId::NegativeFeedback, SignalValue::Bool(self.is_negative(score)));
+                }
+            }
+            EventKind::Outcome => {
+                if let Some(o) = e.outcome {
+                    if needs.contains(SignalId::Escalated) {
+                        s.set(SignalId::Escalated, SignalValue::Bool(o == Outcome::Escalated));
+                    }
+                    if needs.contains(SignalId::Abandoned) {
+                        s.set(SignalId::Abandoned, SignalValue::Bool(o == Outcome::Abandoned));
+                    }
+                }
+            }
+        }
+        s
+    }
+
+    fn is_negative(&self, score: f64) -> bool {
+        let rating = |x: f64| x <= self.config.feedback.rating_negative_at_most;
+        match self.config.feedback.scale {
+            FeedbackScale::Thumbs => score < 0.0,
+            FeedbackScale::Rating => rating(score),
+            FeedbackScale::Auto => score < 0.0 || (score > 1.0 && rating(score)),
+        }
+    }
+
+    fn interaction(&mut self, e: &Event, needs: SignalSet, s: &mut Signals) {
+        use SignalValue::{Bool, Num};
+        let failed = e.error_type.is_some();
+        let output = e.output.as_deref();
+        let input = e.input.as_deref();
+        let want = |id| needs.contains(id);
+        if want(SignalId::Error) {
+            s.set(SignalId::Error, Bool(failed));
+        }
+        if want(SignalId::RateLimited) {
+            let limited = e.error_type.as_deref().is_some_and(|t| self.config.rate_limit_errors.iter().any(|r| r.eq_ignore_ascii_case(t)));
+            s.set(SignalId::RateLimited, Bool(limited));
+        }
+        if want(SignalId::Truncated) {
+            s.set(SignalId::Truncated, Bool(e.finish_reasons.iter().any(|r| &**r == "length")));
+        }
+        if want(SignalId::EmptyResponse) && !failed {
+            s.set(SignalId::EmptyResponse, Bool(output.is_none_or(|o| o.trim().is_empty())));
+        }
+        if want(SignalId::OutputChars)
+            && let Some(o) = output
+        {
+            s.set(SignalId::OutputChars, Num(o.chars().count() as f64));
+        }
+        if want(SignalId::Refusal)
+            && let Some(o) = output.filter(|o| !o.trim().is_empty())
+        {
+            s.set(SignalId::Refusal, Bool(self.refusal.is_refusal(o)));
+        }
+        if want(SignalId::InvalidJson) && !failed {
+            let expects_json = e.output_type.as_deref() == Some("json") || e.attribute("expected_format").as_str() == Some("json");
+            if expects_json {
+                s.set(SignalId::InvalidJson, Bool(!json::is_valid_json(output.unwrap_or(""))));
+            }
+        }
+        if want(SignalId::PiiLeak)
+            && let Some(o) = output
+        {
+            s.set(SignalId::PiiLeak, Bool(pii::leaks(input, o)));
+        }
+        if want(SignalId::CostUsd)
+            && let Some(model) = e.model()
+            && (e.input_tokens.is_some() || e.output_tokens.is_some())
+            && let Some(cost) = self.prices.cost(model, e.input_tokens.unwrap_or(0.0), e.output_tokens.unwrap_or(0.0))
+        {
+            s.set(SignalId::CostUsd, Num(cost));
+        }
+        if want(SignalId::TokensPerSecond)
+            && let (Some(tokens), Some(latency)) = (e.output_tokens, e.latency_ms)
+        {
+            let generating_ms = latency - e.ttft_ms.unwrap_or(0.0);
+            if generating_ms > 0.0 {
+                s.set(SignalId::TokensPerSecond, Num(tokens / (generating_ms / 1000.0)));
+            }
+        }
+        // The answer's language is detected at most once, for both language signals.
+        let mut answer_lang = None;
+        if want(SignalId::LanguageMismatch) || want(SignalId::LanguageSwitch) {
+            answer_lang = output.and_then(|o| self.language.detect(o));
+        }
+        if want(SignalId::LanguageMismatch)
+            && let (Some(a), Some(q)) = (answer_lang, input.and_then(|i| self.language.detect(i)))
+        {
+            s.set(SignalId::LanguageMismatch, Bool(a != q));
+        }
+        let Some(conv) = e.conversation.as_deref() else { return };
+        if want(SignalId::LanguageSwitch)
+            && let Some(a) = answer_lang
+        {
+            let c = self.memory.touch(conv, e.time_ms, &self.config.memory);
+            if let Some(dominant) = c.dominant_language() {
+                s.set(SignalId::LanguageSwitch, Bool(a != dominant));
+            }
+            c.record_answer(a);
+        }
+        if want(SignalId::Rephrase)
+            && let Some(text) = input
+        {
+            let cfg = &self.config.rephrase;
+            let turn = rephrase::normalize(text, cfg.max_chars);
+            if !turn.is_empty() {
+                let c = self.memory.touch(conv, e.time_ms, &self.config.memory);
+                if let Some((t, previous)) = &c.last_turn
+                    && e.time_ms - t <= cfg.within.as_millis()
+                    && e.time_ms >= *t
+                {
+                    s.set(SignalId::Rephrase, Bool(rephrase::similarity(previous, &turn) >= cfg.min_similarity));
+                } else if c.last_turn.is_some() {
+                    s.set(SignalId::Rephrase, Bool(false));
+                }
+                c.last_turn = Some((e.time_ms, turn));
+            }
+        }
     }
 }
+
+#[derive(Serialize, Deserialize)]
+struct SignalState {
+    config: SignalConfig,
+    memory: ConversationMemory,
+}
+
+impl Serialize for SignalEngine {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        SignalState { config: self.config.clone(), memory: self.memory.clone() }.serialize(ser)
+    }
+}
+
+impl<'de> Deserialize<'de> for SignalEngine {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let state = SignalState::deserialize(de)?;
+        Ok(SignalEngine::with_memory(state.config, state.memory))
+    }
+}
+
+impl Clone for SignalEngine {
+    fn clone(&self) -> Self {
+        SignalEngine::with_memory(self.config.clone(), self.memory.clone())
+    }
+}
+
+impl std::fmt::Debug for SignalEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignalEngine").field("conversations", &self.memory.len()).finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests;
