@@ -3,29 +3,122 @@
 //!
 //! Invariant: knows numbers and times, not events, rules or expressions; does no IO.
 //! Memory per window is bounded by the number of bins, whatever the event count.
+//!
+//! # Semantics
+//!
+//! **Bins.** An event at time `t` belongs to the bin starting at
+//! `bin_start(t) = t.div_euclid(bin_ms) * bin_ms` ([`bin_start`]). Bins live in a sorted ring
+//! (`VecDeque`); an event for a bin that does not exist yet creates it in place, so
+//! out-of-order events land in their own bin.
+//!
+//! **The window at `now`** is the set of bins whose start `s` satisfies
+//! `bin_start(now) - window_ms < s <= bin_start(now)`: the last `window_ms / bin_ms` bins,
+//! the current partial one included. An event at `now - window_ms + 1 ms` may therefore
+//! already have left the window (the window slides by whole bins, as in Arroyo). Bins after
+//! `bin_start(now)` (events "in the future" of `now`) exist but are not counted.
+//!
+//! **Retention (head).** The window remembers `head`, the newest bin start it has seen in
+//! any `add` or `evaluate`. It keeps the bins with `start > head - keep_ms` and drops the
+//! rest, where `keep_ms = window_ms` (times the nesting depth of `change`, so `change(x)`
+//! keeps two windows). `add` ignores an event whose bin is at or before `head - keep_ms`.
+//! Consequently an evaluation at a `now` earlier than `head` sees only the bins still kept;
+//! the engine evaluates at its own clock (non-decreasing), where this never matters.
+//! The number of bins is at most `keep_ms / bin_ms`, whatever the traffic.
+//!
+//! **Aggregations** ([`Evaluation::events`] is always the event count of the window; for
+//! `change` that of the current window):
+//! * `count`: events; `rate`: events / (`window_ms` / 1000) per second.
+//! * `sum`, `avg`, `min`, `max` over [`Observation::num`]: events whose number is `None`,
+//!   NaN or infinite count as events but not for the statistic; `sum` of no numbers is 0,
+//!   `avg`/`min`/`max` of no numbers are `None`.
+//! * `percentile(p)`: nearest rank — the `r`-th smallest number of the window with
+//!   `r = ceil(p · n / 100)` clamped to `1..=n` ([`nearest_rank`]) — estimated with a
+//!   DDSketch-style log-bucket sketch per bin, merged at evaluation; the result is within
+//!   [`PERCENTILE_RELATIVE_ACCURACY`] (0.99%) of that exact value. Zero is exact; negative
+//!   values use mirrored buckets. `None` without numbers.
+//! * `ratio`: hits / events; `wilson_lower`: lower bound of the 95% Wilson score interval
+//!   (z = [`WILSON_Z`]) of hits / events. Both `None` without events.
+//! * `distinct` over [`Observation::hash`] (`None` hashes are not values): exact while the
+//!   window's union of values stays within [`DISTINCT_EXACT_LIMIT`]; a bin or a union
+//!   beyond it becomes a HyperLogLog (p = 14, error ≤ 2%).
+//! * `absent`: `1` when `now - last >= window_ms`, with `last` the newest event time added
+//!   (accepted events only), or `created_ms` when there was none; else `0`. Measured from
+//!   event times, not bins. Inside `change`, the previous window's `absent` is `1` exactly
+//!   when its bins hold no event.
+//! * `change(inner)`: `inner` over the window ending at `now` divided by `inner` over the
+//!   window ending at `now - window_ms` (bins `(bin_start(now) - 2w, bin_start(now) - w]`);
+//!   `None` when either is `None` or the previous one is 0.
+//!
+//! **Speed.** Counters fold the window's bins (no allocation). `percentile` and `distinct`
+//! keep the merged window (not serialized) keyed by its end bin: an event landing inside the
+//! cached range updates it in place, a new end bin or an expiry rebuilds it, so evaluation
+//! costs a walk over occupied buckets (percentile) or O(1) (distinct).
+
+mod bins;
+mod ddsketch;
+mod distinct;
+mod hll;
+mod stats;
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
 use crate::time::Millis;
 
+use bins::{Bin, BinStat, usable};
+use ddsketch::{MergedSketch, key_of};
+use distinct::DistinctSet;
+use stats::Moments;
+
+pub use bins::bin_start;
+pub use ddsketch::{RELATIVE_ACCURACY as PERCENTILE_RELATIVE_ACCURACY, nearest_rank};
+pub use distinct::EXACT_LIMIT as DISTINCT_EXACT_LIMIT;
+pub use stats::{WILSON_Z, wilson_lower};
+
 /// What a window computes (the `value:` aggregation of a rule, with its expression
 /// already evaluated by the caller into an [`Observation`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AggKind {
+    /// `count()`: events in the window.
     Count,
+    /// `rate()`: events per second, so thresholds do not depend on the window length.
     Rate,
+    /// `sum(x)`; 0 when no event had a number.
     Sum,
+    /// `avg(x)`; `None` when no event had a number.
     Avg,
+    /// `min(x)`; `None` when no event had a number.
     Min,
+    /// `max(x)`; `None` when no event had a number.
     Max,
-    /// p in (0, 100).
+    /// `percentile(x, p)`, p in (0, 100): nearest rank, within 1% relative error.
     Percentile(f64),
+    /// `ratio(pred)`: share of events whose predicate held.
     Ratio,
+    /// `wilson_lower(pred)`: a share that does not jump on a handful of events.
     WilsonLower,
+    /// `distinct(x)`: exact up to [`DISTINCT_EXACT_LIMIT`], HyperLogLog beyond.
     Distinct,
+    /// `absent()`: 1 after a whole window without events (flatline), else 0.
     Absent,
     /// The inner aggregation now divided by its value over the previous window.
     Change(Box<AggKind>),
+}
+
+impl AggKind {
+    /// How many consecutive windows the aggregation reads: 1, plus one per `change`.
+    pub fn windows_needed(&self) -> u32 {
+        match self {
+            AggKind::Change(inner) => 1 + inner.windows_needed(),
+            _ => 1,
+        }
+    }
 }
 
 /// One event as a window sees it.
@@ -44,10 +137,25 @@ pub struct Observation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowSpec {
     pub agg: AggKind,
-    /// Window length; a multiple of `bin_ms`.
+    /// Window length; a multiple of `bin_ms` (otherwise the window covers the
+    /// `ceil(window_ms / bin_ms)` bins whose start is within `window_ms` of the current one).
     pub window_ms: Millis,
-    /// Bin (slide) width.
+    /// Bin (slide) width, > 0: the window moves in steps of this size, and the coarser it
+    /// is, the smaller the window.
     pub bin_ms: Millis,
+}
+
+impl WindowSpec {
+    /// How far behind the newest bin a window keeps bins (`window_ms` per window read).
+    pub fn keep_ms(&self) -> Millis {
+        self.window_ms
+            .saturating_mul(self.agg.windows_needed() as Millis)
+    }
+
+    /// The most bins a window of this shape holds.
+    pub fn max_bins(&self) -> usize {
+        (self.keep_ms() / self.bin_ms.max(1)).max(1) as usize
+    }
 }
 
 /// What a window reports at an evaluation time.
@@ -59,38 +167,315 @@ pub struct Evaluation {
     pub events: u64,
 }
 
-/// One (rule, group) window.
+/// One (rule, group) window. The serialized form holds the bins (aggregates, never events)
+/// and the few times above; the merged-window caches are rebuilt after a restore.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SlidingWindow {}
+pub struct SlidingWindow {
+    #[serde(rename = "c")]
+    created_ms: Millis,
+    #[serde(rename = "l")]
+    last_ms: Option<Millis>,
+    /// Newest bin start seen by `add` or `evaluate` (see the module docs, "Retention").
+    #[serde(rename = "h")]
+    head: Option<Millis>,
+    #[serde(rename = "b")]
+    bins: VecDeque<Bin>,
+    #[serde(skip)]
+    caches: Caches,
+}
+
+/// Merged windows for percentile/distinct, one slot per `change` depth. Derived data:
+/// ignored by equality and serialization.
+#[derive(Debug, Clone, Default)]
+struct Caches(Vec<Option<Cache>>);
+
+impl PartialEq for Caches {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Cache {
+    Sketch {
+        end: Millis,
+        merged: MergedSketch,
+    },
+    Distinct {
+        end: Millis,
+        set: DistinctSet,
+        estimate: Option<f64>,
+    },
+}
+
+impl Cache {
+    fn end(&self) -> Millis {
+        match self {
+            Cache::Sketch { end, .. } | Cache::Distinct { end, .. } => *end,
+        }
+    }
+
+    fn add(&mut self, obs: &Observation) {
+        match self {
+            Cache::Sketch { merged, .. } => {
+                if let Some(x) = usable(obs.num) {
+                    merged.add_key(key_of(x));
+                }
+            }
+            Cache::Distinct { set, estimate, .. } => {
+                if let Some(h) = obs.hash {
+                    if set.insert(h) {
+                        *estimate = None;
+                    }
+                }
+            }
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Cache::Sketch { merged, .. } => merged.heap_bytes(),
+            Cache::Distinct { set, .. } => set.heap_bytes(),
+        }
+    }
+}
+
+/// What the counter-like aggregations need from a window's bins.
+#[derive(Default)]
+struct Totals {
+    count: u64,
+    hits: u64,
+    moments: Moments,
+}
 
 impl SlidingWindow {
     /// An empty window; `created_ms` counts as the start of silence for `absent()`.
     pub fn new(spec: &WindowSpec, created_ms: Millis) -> Self {
-        let _ = (spec, created_ms);
-        todo!("window helper")
+        SlidingWindow {
+            created_ms,
+            last_ms: None,
+            head: None,
+            bins: VecDeque::with_capacity(spec.max_bins()),
+            caches: Caches::default(),
+        }
     }
 
     /// Adds an event at time `t`. Events older than what the window (and, for `change`,
     /// the previous window) covers at `now` are ignored; the caller drops late events first.
     pub fn add(&mut self, spec: &WindowSpec, t: Millis, obs: Observation) {
-        let _ = (spec, t, obs);
-        todo!("window helper")
+        let bs = bin_start(t, spec.bin_ms);
+        self.advance(spec, bs);
+        if let Some(h) = self.head {
+            if bs <= h.saturating_sub(spec.keep_ms()) {
+                return;
+            }
+        }
+        self.last_ms = Some(self.last_ms.map_or(t, |l| l.max(t)));
+
+        // Newest bins are at the back, where nearly every event lands.
+        let mut i = self.bins.len();
+        while i > 0 && self.bins[i - 1].start > bs {
+            i -= 1;
+        }
+        if i == 0 || self.bins[i - 1].start != bs {
+            if i == self.bins.len() && i > 0 {
+                // The previous newest bin is (nearly always) complete: trim its growth slack.
+                self.bins[i - 1].stat.shrink();
+            }
+            self.bins.insert(i, Bin::new(bs, &spec.agg));
+            i += 1;
+        }
+        self.bins[i - 1].add(&obs);
+
+        let w = spec.window_ms;
+        for cache in self.caches.0.iter_mut().flatten() {
+            let end = cache.end();
+            if end.saturating_sub(w) < bs && bs <= end {
+                cache.add(&obs);
+            }
+        }
     }
 
     /// The aggregate over the window ending at `now` (bins whose start is after
     /// `now - window_ms`, see the module docs for the exact edge).
     pub fn evaluate(&mut self, spec: &WindowSpec, now: Millis) -> Evaluation {
-        let _ = (spec, now);
-        todo!("window helper")
+        let bn = bin_start(now, spec.bin_ms);
+        self.advance(spec, bn);
+        let totals = self.totals(bn, spec.window_ms);
+        let events = totals.count;
+        let value = self.value(&spec.agg, spec, now, 0, &totals);
+        Evaluation { value, events }
     }
 
     /// Time of the newest event added, if any.
     pub fn last_event_ms(&self) -> Option<Millis> {
-        todo!("window helper")
+        self.last_ms
     }
 
-    /// Approximate bytes this window occupies (struct plus heap).
+    /// Approximate bytes this window occupies (struct plus heap, caches included).
     pub fn memory_bytes(&self) -> usize {
-        todo!("window helper")
+        std::mem::size_of::<Self>()
+            + self.bins.capacity() * std::mem::size_of::<Bin>()
+            + self.bins.iter().map(|b| b.stat.heap_bytes()).sum::<usize>()
+            + self.caches.0.capacity() * std::mem::size_of::<Option<Cache>>()
+            + self
+                .caches
+                .0
+                .iter()
+                .flatten()
+                .map(Cache::heap_bytes)
+                .sum::<usize>()
+    }
+
+    /// Moves `head` forward to bin `bs` if newer, dropping bins that fell out of retention.
+    #[inline]
+    fn advance(&mut self, spec: &WindowSpec, bs: Millis) {
+        if self.head.is_some_and(|h| bs <= h) {
+            return;
+        }
+        self.head = Some(bs);
+        let floor = bs.saturating_sub(spec.keep_ms());
+        let mut dropped = false;
+        while self.bins.front().is_some_and(|b| b.start <= floor) {
+            self.bins.pop_front();
+            dropped = true;
+        }
+        if dropped {
+            // A cached merge may include a dropped bin (when evaluated at an older `now`).
+            self.caches.0.iter_mut().for_each(|c| *c = None);
+        }
+    }
+
+    /// Bins of the window ending at bin `end`: starts in `(end - w, end]`.
+    #[inline]
+    fn range(&self, end: Millis, w: Millis) -> impl Iterator<Item = &Bin> + Clone {
+        let lo = end.saturating_sub(w);
+        self.bins
+            .iter()
+            .rev()
+            .skip_while(move |b| b.start > end)
+            .take_while(move |b| b.start > lo)
+    }
+
+    #[inline]
+    fn totals(&self, end: Millis, w: Millis) -> Totals {
+        let mut t = Totals::default();
+        for b in self.range(end, w) {
+            t.count += b.count as u64;
+            match &b.stat {
+                BinStat::Hits(h) => t.hits += *h as u64,
+                BinStat::Moments(m) => t.moments.merge(m),
+                _ => {}
+            }
+        }
+        t
+    }
+
+    /// `kind` over the window `depth` windows before the one ending at `now`; `totals` are
+    /// that window's.
+    fn value(
+        &mut self,
+        kind: &AggKind,
+        spec: &WindowSpec,
+        now: Millis,
+        depth: usize,
+        totals: &Totals,
+    ) -> Option<f64> {
+        let w = spec.window_ms;
+        let m = &totals.moments;
+        match kind {
+            AggKind::Count => Some(totals.count as f64),
+            AggKind::Rate => Some(totals.count as f64 * 1000.0 / w as f64),
+            AggKind::Sum => Some(m.sum),
+            AggKind::Avg => (m.n > 0).then(|| m.sum / m.n as f64),
+            AggKind::Min => (m.n > 0).then_some(m.min),
+            AggKind::Max => (m.n > 0).then_some(m.max),
+            AggKind::Ratio => (totals.count > 0).then(|| totals.hits as f64 / totals.count as f64),
+            AggKind::WilsonLower => wilson_lower(totals.hits, totals.count),
+            AggKind::Absent => {
+                if depth == 0 {
+                    let last = self.last_ms.unwrap_or(self.created_ms);
+                    Some(if now.saturating_sub(last) >= w {
+                        1.0
+                    } else {
+                        0.0
+                    })
+                } else {
+                    Some(if totals.count == 0 { 1.0 } else { 0.0 })
+                }
+            }
+            AggKind::Percentile(p) => {
+                let end = self.end_at(spec, now, depth);
+                match self.cached(spec, end, depth, true) {
+                    Cache::Sketch { merged, .. } => merged.quantile(*p),
+                    Cache::Distinct { .. } => None,
+                }
+            }
+            AggKind::Distinct => {
+                let end = self.end_at(spec, now, depth);
+                match self.cached(spec, end, depth, false) {
+                    Cache::Distinct { set, estimate, .. } => {
+                        Some(*estimate.get_or_insert_with(|| set.count()))
+                    }
+                    Cache::Sketch { .. } => None,
+                }
+            }
+            AggKind::Change(inner) => {
+                let cur = self.value(inner, spec, now, depth, totals)?;
+                let prev_totals = self.totals(self.end_at(spec, now, depth + 1), w);
+                let prev = self.value(inner, spec, now, depth + 1, &prev_totals)?;
+                (prev != 0.0).then(|| cur / prev)
+            }
+        }
+    }
+
+    fn end_at(&self, spec: &WindowSpec, now: Millis, depth: usize) -> Millis {
+        bin_start(now, spec.bin_ms).saturating_sub(spec.window_ms.saturating_mul(depth as Millis))
+    }
+
+    /// The merged window ending at `end` for slot `depth`, rebuilt when stale.
+    fn cached(&mut self, spec: &WindowSpec, end: Millis, depth: usize, sketch: bool) -> &mut Cache {
+        if self.caches.0.len() <= depth {
+            self.caches.0.resize(depth + 1, None);
+        }
+        let w = spec.window_ms;
+        let fresh = match &self.caches.0[depth] {
+            Some(c @ Cache::Sketch { .. }) => sketch && c.end() == end,
+            Some(c @ Cache::Distinct { .. }) => !sketch && c.end() == end,
+            None => false,
+        };
+        if !fresh {
+            let bins = &self.bins;
+            let lo = end.saturating_sub(w);
+            let range = bins
+                .iter()
+                .rev()
+                .skip_while(move |b| b.start > end)
+                .take_while(move |b| b.start > lo);
+            let slot = &mut self.caches.0[depth];
+            let rebuilt = if sketch {
+                let mut merged = match slot.take() {
+                    Some(Cache::Sketch { merged, .. }) => merged,
+                    _ => MergedSketch::default(),
+                };
+                merged.rebuild(range.filter_map(Bin::sketch));
+                Cache::Sketch { end, merged }
+            } else {
+                let mut set = match slot.take() {
+                    Some(Cache::Distinct { set, .. }) => set,
+                    _ => DistinctSet::default(),
+                };
+                set.rebuild(range.filter_map(Bin::distinct));
+                Cache::Distinct {
+                    end,
+                    set,
+                    estimate: None,
+                }
+            };
+            *slot = Some(rebuilt);
+        }
+        self.caches.0[depth]
+            .as_mut()
+            .expect("cache slot filled above")
     }
 }
