@@ -116,7 +116,7 @@ impl Default for LanguageConfig {
         LanguageConfig {
             min_letters: 20,
             max_chars: 300,
-            min_confidence: 0.2,
+            min_confidence: 0.5,
             languages: [
                 "eng", "fra", "deu", "spa", "ita", "por", "nld", "pol", "swe", "dan", "nob", "fin", "rus", "ukr", "tur", "jpn", "cmn", "kor", "ara", "hin",
             ]

@@ -1,63 +1,122 @@
 //! Sliding windows over event time, kept as bins one slide wide, each holding a small
-//! aggregate (counters, sum/min/max, a relative-error sketch, a distinct set), merged at
-//! evaluation.
-//!
-//! **Edges.** `bin_start(t) = floor(t / bin) * bin`. The window at time `now` is the bins
-//! whose start `s` satisfies `bin_start(now) - window < s <= bin_start(now)`: the last
-//! `window / bin` bins including the current, partial one. For `change`, the previous
-//! window is the same span one window earlier.
-//!
-//! **Aggregates.** `count`; `rate` = count / window seconds; `sum`, `avg`, `min`, `max` over
-//! the events whose argument is a number (others still count as events); `percentile(p)`
-//! = the nearest-rank quantile (rank `ceil(p/100 · n)`) within 1% relative error;
-//! `ratio` = hits / events; `wilson_lower` = lower bound of the 95% Wilson score interval
-//! of that share; `distinct` exact to 10 000 values, HyperLogLog beyond; `absent` = 1 when
-//! no event has arrived for a whole window (since the last event, or since the window was
-//! created), else 0; `change(inner)` = inner now / inner over the previous window.
-//! Undefined values (`avg` of nothing, a ratio of no events, `change` over an empty or
-//! zero previous window) are `None`.
+//! aggregate (counter, sum, min/max, relative-error sketch, HyperLogLog).
 //!
 //! Invariant: knows numbers and times, not events, rules or expressions; does no IO.
-//! Memory is bounded by the number of bins, never by the number of events.
+//! Memory per window is bounded by the number of bins, whatever the event count.
+//!
+//! # Semantics
+//!
+//! **Bins.** An event at time `t` belongs to the bin starting at
+//! `bin_start(t) = t.div_euclid(bin_ms) * bin_ms` ([`bin_start`]). Bins live in a sorted ring
+//! (`VecDeque`); an event for a bin that does not exist yet creates it in place, so
+//! out-of-order events land in their own bin.
+//!
+//! **The window at `now`** is the set of bins whose start `s` satisfies
+//! `bin_start(now) - window_ms < s <= bin_start(now)`: the last `window_ms / bin_ms` bins,
+//! the current partial one included. An event at `now - window_ms + 1 ms` may therefore
+//! already have left the window (the window slides by whole bins, as in Arroyo). Bins after
+//! `bin_start(now)` (events "in the future" of `now`) exist but are not counted.
+//!
+//! **Retention (head).** The window remembers `head`, the newest bin start it has seen in
+//! any `add` or `evaluate`. It keeps the bins with `start > head - keep_ms` and drops the
+//! rest, where `keep_ms = window_ms` (times the nesting depth of `change`, so `change(x)`
+//! keeps two windows). `add` ignores an event whose bin is at or before `head - keep_ms`.
+//! Consequently an evaluation at a `now` earlier than `head` sees only the bins still kept;
+//! the engine evaluates at its own clock (non-decreasing), where this never matters.
+//! The number of bins is at most `keep_ms / bin_ms`, whatever the traffic.
+//!
+//! **Aggregations** ([`Evaluation::events`] is always the event count of the window; for
+//! `change` that of the current window):
+//! * `count`: events; `rate`: events / (`window_ms` / 1000) per second.
+//! * `sum`, `avg`, `min`, `max` over [`Observation::num`]: events whose number is `None`,
+//!   NaN or infinite count as events but not for the statistic; `sum` of no numbers is 0,
+//!   `avg`/`min`/`max` of no numbers are `None`.
+//! * `percentile(p)`: nearest rank — the `r`-th smallest number of the window with
+//!   `r = ceil(p · n / 100)` clamped to `1..=n` ([`nearest_rank`]) — estimated with a
+//!   DDSketch-style log-bucket sketch per bin, merged at evaluation; the result is within
+//!   [`PERCENTILE_RELATIVE_ACCURACY`] (0.99%) of that exact value. Zero is exact; negative
+//!   values use mirrored buckets. `None` without numbers.
+//! * `ratio`: hits / events; `wilson_lower`: lower bound of the 95% Wilson score interval
+//!   (z = [`WILSON_Z`]) of hits / events. Both `None` without events.
+//! * `distinct` over [`Observation::hash`] (`None` hashes are not values): exact while the
+//!   window's union of values stays within [`DISTINCT_EXACT_LIMIT`]; a bin or a union
+//!   beyond it becomes a HyperLogLog (p = 14, error ≤ 2%).
+//! * `absent`: `1` when `now - last >= window_ms`, with `last` the newest event time added
+//!   (accepted events only), or `created_ms` when there was none; else `0`. Measured from
+//!   event times, not bins. Inside `change`, the previous window's `absent` is `1` exactly
+//!   when its bins hold no event.
+//! * `change(inner)`: `inner` over the window ending at `now` divided by `inner` over the
+//!   window ending at `now - window_ms` (bins `(bin_start(now) - 2w, bin_start(now) - w]`);
+//!   `None` when either is `None` or the previous one is 0.
+//!
+//! **Speed.** Counters fold the window's bins (no allocation). `percentile` and `distinct`
+//! keep the merged window (not serialized) keyed by its end bin: an event landing inside the
+//! cached range updates it in place, a new end bin or an expiry rebuilds it, so evaluation
+//! costs a walk over occupied buckets (percentile) or O(1) (distinct).
 
+mod bins;
+mod ddsketch;
+mod distinct;
 mod hll;
-mod sketch;
+mod stats;
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
 
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-pub use hll::Distinct;
-pub use sketch::{Merged, Sketch};
-
 use crate::time::Millis;
+
+use bins::{Bin, BinStat, usable};
+use ddsketch::{MergedSketch, key_of};
+use distinct::DistinctSet;
+use stats::Moments;
+
+pub use bins::bin_start;
+pub use ddsketch::{RELATIVE_ACCURACY as PERCENTILE_RELATIVE_ACCURACY, nearest_rank};
+pub use distinct::EXACT_LIMIT as DISTINCT_EXACT_LIMIT;
+pub use stats::{WILSON_Z, wilson_lower};
 
 /// What a window computes (the `value:` aggregation of a rule, with its expression
 /// already evaluated by the caller into an [`Observation`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AggKind {
+    /// `count()`: events in the window.
     Count,
+    /// `rate()`: events per second, so thresholds do not depend on the window length.
     Rate,
+    /// `sum(x)`; 0 when no event had a number.
     Sum,
+    /// `avg(x)`; `None` when no event had a number.
     Avg,
+    /// `min(x)`; `None` when no event had a number.
     Min,
+    /// `max(x)`; `None` when no event had a number.
     Max,
-    /// p in (0, 100).
+    /// `percentile(x, p)`, p in (0, 100): nearest rank, within 1% relative error.
     Percentile(f64),
+    /// `ratio(pred)`: share of events whose predicate held.
     Ratio,
+    /// `wilson_lower(pred)`: a share that does not jump on a handful of events.
     WilsonLower,
+    /// `distinct(x)`: exact up to [`DISTINCT_EXACT_LIMIT`], HyperLogLog beyond.
     Distinct,
+    /// `absent()`: 1 after a whole window without events (flatline), else 0.
     Absent,
     /// The inner aggregation now divided by its value over the previous window.
     Change(Box<AggKind>),
 }
 
 impl AggKind {
-    /// The aggregation whose per-bin state is kept (`change` keeps its inner one's).
-    fn base(&self) -> &AggKind {
+    /// How many consecutive windows the aggregation reads: 1, plus one per `change`.
+    pub fn windows_needed(&self) -> u32 {
         match self {
-            AggKind::Change(inner) => inner.base(),
-            k => k,
+            AggKind::Change(inner) => 1 + inner.windows_needed(),
+            _ => 1,
         }
     }
 }
@@ -78,20 +137,24 @@ pub struct Observation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowSpec {
     pub agg: AggKind,
-    /// Window length; a multiple of `bin_ms`.
+    /// Window length; a multiple of `bin_ms` (otherwise the window covers the
+    /// `ceil(window_ms / bin_ms)` bins whose start is within `window_ms` of the current one).
     pub window_ms: Millis,
-    /// Bin (slide) width.
+    /// Bin (slide) width, > 0: the window moves in steps of this size, and the coarser it
+    /// is, the smaller the window.
     pub bin_ms: Millis,
 }
 
 impl WindowSpec {
-    fn bin_start(&self, t: Millis) -> Millis {
-        t.div_euclid(self.bin_ms) * self.bin_ms
+    /// How far behind the newest bin a window keeps bins (`window_ms` per window read).
+    pub fn keep_ms(&self) -> Millis {
+        self.window_ms
+            .saturating_mul(self.agg.windows_needed() as Millis)
     }
 
-    /// How far back bins are kept, relative to the newest bin.
-    fn span(&self) -> Millis {
-        if matches!(self.agg, AggKind::Change(_)) { 2 * self.window_ms } else { self.window_ms }
+    /// The most bins a window of this shape holds.
+    pub fn max_bins(&self) -> usize {
+        (self.keep_ms() / self.bin_ms.max(1)).max(1) as usize
     }
 }
 
@@ -104,272 +167,341 @@ pub struct Evaluation {
     pub events: u64,
 }
 
-/// Per-bin state, by aggregation.
+/// One (rule, group) window. The serialized form holds the bins (aggregates, never events)
+/// and the few times above; the merged-window caches are rebuilt after a restore.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-enum Acc {
-    /// count, rate, absent: the bin's event count says it all.
-    Count,
-    /// sum, avg, min, max: over the events whose argument is a number.
-    Stats { n: u32, sum: f64, min: f64, max: f64 },
-    Hits(u32),
-    Sketch(Box<Sketch>),
-    Distinct(Box<Distinct>),
+pub struct SlidingWindow {
+    #[serde(rename = "c")]
+    created_ms: Millis,
+    #[serde(rename = "l")]
+    last_ms: Option<Millis>,
+    /// Newest bin start seen by `add` or `evaluate` (see the module docs, "Retention").
+    #[serde(rename = "h")]
+    head: Option<Millis>,
+    #[serde(rename = "b")]
+    bins: VecDeque<Bin>,
+    #[serde(skip)]
+    caches: Caches,
 }
 
-impl Acc {
-    fn new(kind: &AggKind) -> Acc {
-        match kind.base() {
-            AggKind::Sum | AggKind::Avg | AggKind::Min | AggKind::Max => {
-                Acc::Stats { n: 0, sum: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY }
-            }
-            AggKind::Ratio | AggKind::WilsonLower => Acc::Hits(0),
-            AggKind::Percentile(_) => Acc::Sketch(Box::default()),
-            AggKind::Distinct => Acc::Distinct(Box::default()),
-            _ => Acc::Count,
-        }
-    }
+/// Merged windows for percentile/distinct, one slot per `change` depth. Derived data:
+/// ignored by equality and serialization.
+#[derive(Debug, Clone, Default)]
+struct Caches(Vec<Option<Cache>>);
 
-    fn add(&mut self, obs: Observation) {
+impl PartialEq for Caches {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Cache {
+    Sketch {
+        end: Millis,
+        merged: MergedSketch,
+    },
+    Distinct {
+        end: Millis,
+        set: DistinctSet,
+        estimate: Option<f64>,
+    },
+}
+
+impl Cache {
+    fn end(&self) -> Millis {
         match self {
-            Acc::Count => {}
-            Acc::Stats { n, sum, min, max } => {
-                if let Some(x) = obs.num {
-                    *n += 1;
-                    *sum += x;
-                    *min = min.min(x);
-                    *max = max.max(x);
-                }
-            }
-            Acc::Hits(h) => *h += u32::from(obs.hit),
-            Acc::Sketch(s) => {
-                if let Some(x) = obs.num {
-                    s.add(x);
-                }
-            }
-            Acc::Distinct(d) => {
-                if let Some(h) = obs.hash {
-                    d.add(h);
-                }
-            }
+            Cache::Sketch { end, .. } | Cache::Distinct { end, .. } => *end,
         }
     }
 
-    fn merge(&mut self, other: &Acc) {
-        match (self, other) {
-            (Acc::Stats { n, sum, min, max }, Acc::Stats { n: n2, sum: s2, min: mi2, max: ma2 }) => {
-                *n += n2;
-                *sum += s2;
-                *min = min.min(*mi2);
-                *max = max.max(*ma2);
+    fn add(&mut self, obs: &Observation) {
+        match self {
+            Cache::Sketch { merged, .. } => {
+                if let Some(x) = usable(obs.num) {
+                    merged.add_key(key_of(x));
+                }
             }
-            (Acc::Hits(a), Acc::Hits(b)) => *a += b,
-            (Acc::Sketch(a), Acc::Sketch(b)) => a.merge(b),
-            (Acc::Distinct(a), Acc::Distinct(b)) => merge_distinct(a, b),
-            _ => {}
+            Cache::Distinct { set, estimate, .. } => {
+                if let Some(h) = obs.hash {
+                    if set.insert(h) {
+                        *estimate = None;
+                    }
+                }
+            }
         }
     }
 
     fn heap_bytes(&self) -> usize {
         match self {
-            Acc::Sketch(s) => std::mem::size_of::<Sketch>() + s.heap_bytes(),
-            Acc::Distinct(d) => std::mem::size_of::<Distinct>() + d.heap_bytes(),
-            _ => 0,
+            Cache::Sketch { merged, .. } => merged.heap_bytes(),
+            Cache::Distinct { set, .. } => set.heap_bytes(),
         }
     }
 }
 
-fn merge_distinct(a: &mut Distinct, b: &Distinct) {
-    if let Distinct::Exact(v) = b {
-        v.iter().for_each(|h| a.add(*h));
-        return;
-    }
-    if let Distinct::Exact(v) = a {
-        let values = std::mem::take(v);
-        *a = b.clone();
-        values.iter().for_each(|h| a.add(*h));
-        return;
-    }
-    if let (Distinct::Registers(ra), Distinct::Registers(rb)) = (a, b) {
-        ra.iter_mut().zip(rb).for_each(|(x, y)| *x = (*x).max(*y));
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Bin {
-    start: Millis,
-    count: u32,
-    acc: Acc,
-}
-
-/// One (rule, group) window: sparse bins (only bins that saw events), oldest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SlidingWindow {
-    bins: VecDeque<Bin>,
-    created_ms: Millis,
-    last_event_ms: Option<Millis>,
+/// What the counter-like aggregations need from a window's bins.
+#[derive(Default)]
+struct Totals {
+    count: u64,
+    hits: u64,
+    moments: Moments,
 }
 
 impl SlidingWindow {
     /// An empty window; `created_ms` counts as the start of silence for `absent()`.
-    pub fn new(_spec: &WindowSpec, created_ms: Millis) -> Self {
-        SlidingWindow { bins: VecDeque::new(), created_ms, last_event_ms: None }
+    pub fn new(spec: &WindowSpec, created_ms: Millis) -> Self {
+        SlidingWindow {
+            created_ms,
+            last_ms: None,
+            head: None,
+            bins: VecDeque::with_capacity(spec.max_bins()),
+            caches: Caches::default(),
+        }
     }
 
-    /// Adds an event at time `t`. Bins older than the window (two windows for `change`)
-    /// behind the newest bin are dropped; an event that would land in one is ignored.
+    /// Adds an event at time `t`. Events older than what the window (and, for `change`,
+    /// the previous window) covers at `now` are ignored; the caller drops late events first.
     pub fn add(&mut self, spec: &WindowSpec, t: Millis, obs: Observation) {
-        let start = spec.bin_start(t);
-        let newest = self.bins.back().map_or(start, |b| b.start.max(start));
-        let cutoff = newest - spec.span();
-        if start <= cutoff {
-            return;
+        let bs = bin_start(t, spec.bin_ms);
+        self.advance(spec, bs);
+        if let Some(h) = self.head {
+            if bs <= h.saturating_sub(spec.keep_ms()) {
+                return;
+            }
         }
-        self.last_event_ms = Some(self.last_event_ms.map_or(t, |l| l.max(t)));
-        let bin = self.bin_mut(spec, start);
-        bin.count += 1;
-        bin.acc.add(obs);
-        while self.bins.front().is_some_and(|b| b.start <= cutoff) {
-            self.bins.pop_front();
+        self.last_ms = Some(self.last_ms.map_or(t, |l| l.max(t)));
+
+        // Newest bins are at the back, where nearly every event lands.
+        let mut i = self.bins.len();
+        while i > 0 && self.bins[i - 1].start > bs {
+            i -= 1;
+        }
+        if i == 0 || self.bins[i - 1].start != bs {
+            if i == self.bins.len() && i > 0 {
+                // The previous newest bin is (nearly always) complete: trim its growth slack.
+                self.bins[i - 1].stat.shrink();
+            }
+            self.bins.insert(i, Bin::new(bs, &spec.agg));
+            i += 1;
+        }
+        self.bins[i - 1].add(&obs);
+
+        let w = spec.window_ms;
+        for cache in self.caches.0.iter_mut().flatten() {
+            let end = cache.end();
+            if end.saturating_sub(w) < bs && bs <= end {
+                cache.add(&obs);
+            }
         }
     }
 
-    fn bin_mut(&mut self, spec: &WindowSpec, start: Millis) -> &mut Bin {
-        // Most events land in the newest bin: search from the back.
-        let at = self.bins.iter().rposition(|b| b.start <= start);
-        let index = match at {
-            Some(i) if self.bins[i].start == start => i,
-            Some(i) => {
-                self.bins.insert(i + 1, Bin { start, count: 0, acc: Acc::new(&spec.agg) });
-                i + 1
-            }
-            None => {
-                self.bins.push_front(Bin { start, count: 0, acc: Acc::new(&spec.agg) });
-                0
-            }
-        };
-        &mut self.bins[index]
+    /// The aggregate over the window ending at `now` (bins whose start is after
+    /// `now - window_ms`, see the module docs for the exact edge).
+    pub fn evaluate(&mut self, spec: &WindowSpec, now: Millis) -> Evaluation {
+        let bn = bin_start(now, spec.bin_ms);
+        self.advance(spec, bn);
+        let totals = self.totals(bn, spec.window_ms);
+        let events = totals.count;
+        let value = self.value(&spec.agg, spec, now, 0, &totals);
+        Evaluation { value, events }
     }
 
     /// Adds `other`'s events into this window (same spec): how the engine combines the
     /// windows of one series kept per input partition.
     pub fn merge(&mut self, spec: &WindowSpec, other: &SlidingWindow) {
-        for b in &other.bins {
-            let mine = self.bin_mut(spec, b.start);
-            mine.count += b.count;
-            mine.acc.merge(&b.acc);
+        if let Some(h) = other.head {
+            self.advance(spec, h);
+        }
+        let floor = self.head.map_or(Millis::MIN, |h| h.saturating_sub(spec.keep_ms()));
+        for b in other.bins.iter().filter(|b| b.start > floor) {
+            let mut i = self.bins.len();
+            while i > 0 && self.bins[i - 1].start > b.start {
+                i -= 1;
+            }
+            if i > 0 && self.bins[i - 1].start == b.start {
+                self.bins[i - 1].merge(b);
+            } else {
+                self.bins.insert(i, b.clone());
+            }
         }
         self.created_ms = self.created_ms.min(other.created_ms);
-        self.last_event_ms = match (self.last_event_ms, other.last_event_ms) {
+        self.last_ms = match (self.last_ms, other.last_ms) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        if let Some(newest) = self.bins.back().map(|b| b.start) {
-            while self.bins.front().is_some_and(|b| b.start <= newest - spec.span()) {
-                self.bins.pop_front();
-            }
-        }
-    }
-
-    /// The aggregate over the window ending at `now` (see the module docs for the edge).
-    pub fn evaluate(&mut self, spec: &WindowSpec, now: Millis) -> Evaluation {
-        let hi = spec.bin_start(now);
-        let lo = hi - spec.window_ms;
-        let events = self.count_between(lo, hi);
-        let value = match &spec.agg {
-            AggKind::Absent => {
-                let since = self.last_event_ms.unwrap_or(self.created_ms);
-                Some(if now - since >= spec.window_ms { 1.0 } else { 0.0 })
-            }
-            AggKind::Change(inner) => {
-                let now_v = self.value_between(inner, spec, lo, hi);
-                let before = self.value_between(inner, spec, lo - spec.window_ms, lo);
-                match (now_v, before) {
-                    (Some(a), Some(b)) if b != 0.0 => Some(a / b),
-                    _ => None,
-                }
-            }
-            kind => self.value_between(kind, spec, lo, hi),
-        };
-        Evaluation { value, events }
-    }
-
-    /// Bins with `lo < start <= hi`.
-    fn between(&self, lo: Millis, hi: Millis) -> impl Iterator<Item = &Bin> {
-        self.bins.iter().rev().skip_while(move |b| b.start > hi).take_while(move |b| b.start > lo)
-    }
-
-    fn count_between(&self, lo: Millis, hi: Millis) -> u64 {
-        self.between(lo, hi).map(|b| b.count as u64).sum()
-    }
-
-    fn value_between(&self, kind: &AggKind, spec: &WindowSpec, lo: Millis, hi: Millis) -> Option<f64> {
-        let events = self.count_between(lo, hi);
-        match kind {
-            AggKind::Count => Some(events as f64),
-            AggKind::Rate => Some(events as f64 / (spec.window_ms as f64 / 1000.0)),
-            AggKind::Sum | AggKind::Avg | AggKind::Min | AggKind::Max => {
-                let (mut n, mut sum, mut min, mut max) = (0u64, 0.0, f64::INFINITY, f64::NEG_INFINITY);
-                for b in self.between(lo, hi) {
-                    if let Acc::Stats { n: bn, sum: bs, min: bmin, max: bmax } = &b.acc {
-                        n += *bn as u64;
-                        sum += bs;
-                        min = min.min(*bmin);
-                        max = max.max(*bmax);
-                    }
-                }
-                match kind {
-                    AggKind::Sum => Some(sum),
-                    _ if n == 0 => None,
-                    AggKind::Avg => Some(sum / n as f64),
-                    AggKind::Min => Some(min),
-                    _ => Some(max),
-                }
-            }
-            AggKind::Ratio | AggKind::WilsonLower => {
-                if events == 0 {
-                    return None;
-                }
-                let hits: u64 = self.between(lo, hi).map(|b| if let Acc::Hits(h) = b.acc { h as u64 } else { 0 }).sum();
-                Some(if matches!(kind, AggKind::Ratio) { hits as f64 / events as f64 } else { wilson_lower(hits, events) })
-            }
-            AggKind::Percentile(p) => {
-                let parts: Vec<&Sketch> = self.between(lo, hi).filter_map(|b| if let Acc::Sketch(s) = &b.acc { Some(&**s) } else { None }).collect();
-                Merged::new(parts).quantile(p / 100.0)
-            }
-            AggKind::Distinct => {
-                let parts: Vec<&Distinct> = self.between(lo, hi).filter_map(|b| if let Acc::Distinct(d) = &b.acc { Some(&**d) } else { None }).collect();
-                Some(hll::count(&parts) as f64)
-            }
-            AggKind::Absent | AggKind::Change(_) => None,
-        }
+        self.caches.0.iter_mut().for_each(|c| *c = None);
     }
 
     /// Time of the newest event added, if any.
     pub fn last_event_ms(&self) -> Option<Millis> {
-        self.last_event_ms
+        self.last_ms
     }
 
-    /// Approximate bytes this window occupies (struct plus heap).
+    /// Approximate bytes this window occupies (struct plus heap, caches included).
     pub fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.bins.capacity() * std::mem::size_of::<Bin>()
-            + self.bins.iter().map(|b| b.acc.heap_bytes()).sum::<usize>()
+            + self.bins.iter().map(|b| b.stat.heap_bytes()).sum::<usize>()
+            + self.caches.0.capacity() * std::mem::size_of::<Option<Cache>>()
+            + self
+                .caches
+                .0
+                .iter()
+                .flatten()
+                .map(Cache::heap_bytes)
+                .sum::<usize>()
+    }
+
+    /// Moves `head` forward to bin `bs` if newer, dropping bins that fell out of retention.
+    #[inline]
+    fn advance(&mut self, spec: &WindowSpec, bs: Millis) {
+        if self.head.is_some_and(|h| bs <= h) {
+            return;
+        }
+        self.head = Some(bs);
+        let floor = bs.saturating_sub(spec.keep_ms());
+        let mut dropped = false;
+        while self.bins.front().is_some_and(|b| b.start <= floor) {
+            self.bins.pop_front();
+            dropped = true;
+        }
+        if dropped {
+            // A cached merge may include a dropped bin (when evaluated at an older `now`).
+            self.caches.0.iter_mut().for_each(|c| *c = None);
+        }
+    }
+
+    /// Bins of the window ending at bin `end`: starts in `(end - w, end]`.
+    #[inline]
+    fn range(&self, end: Millis, w: Millis) -> impl Iterator<Item = &Bin> + Clone {
+        let lo = end.saturating_sub(w);
+        self.bins
+            .iter()
+            .rev()
+            .skip_while(move |b| b.start > end)
+            .take_while(move |b| b.start > lo)
+    }
+
+    #[inline]
+    fn totals(&self, end: Millis, w: Millis) -> Totals {
+        let mut t = Totals::default();
+        for b in self.range(end, w) {
+            t.count += b.count as u64;
+            match &b.stat {
+                BinStat::Hits(h) => t.hits += *h as u64,
+                BinStat::Moments(m) => t.moments.merge(m),
+                _ => {}
+            }
+        }
+        t
+    }
+
+    /// `kind` over the window `depth` windows before the one ending at `now`; `totals` are
+    /// that window's.
+    fn value(
+        &mut self,
+        kind: &AggKind,
+        spec: &WindowSpec,
+        now: Millis,
+        depth: usize,
+        totals: &Totals,
+    ) -> Option<f64> {
+        let w = spec.window_ms;
+        let m = &totals.moments;
+        match kind {
+            AggKind::Count => Some(totals.count as f64),
+            AggKind::Rate => Some(totals.count as f64 * 1000.0 / w as f64),
+            AggKind::Sum => Some(m.sum),
+            AggKind::Avg => (m.n > 0).then(|| m.sum / m.n as f64),
+            AggKind::Min => (m.n > 0).then_some(m.min),
+            AggKind::Max => (m.n > 0).then_some(m.max),
+            AggKind::Ratio => (totals.count > 0).then(|| totals.hits as f64 / totals.count as f64),
+            AggKind::WilsonLower => wilson_lower(totals.hits, totals.count),
+            AggKind::Absent => {
+                if depth == 0 {
+                    let last = self.last_ms.unwrap_or(self.created_ms);
+                    Some(if now.saturating_sub(last) >= w {
+                        1.0
+                    } else {
+                        0.0
+                    })
+                } else {
+                    Some(if totals.count == 0 { 1.0 } else { 0.0 })
+                }
+            }
+            AggKind::Percentile(p) => {
+                let end = self.end_at(spec, now, depth);
+                match self.cached(spec, end, depth, true) {
+                    Cache::Sketch { merged, .. } => merged.quantile(*p),
+                    Cache::Distinct { .. } => None,
+                }
+            }
+            AggKind::Distinct => {
+                let end = self.end_at(spec, now, depth);
+                match self.cached(spec, end, depth, false) {
+                    Cache::Distinct { set, estimate, .. } => {
+                        Some(*estimate.get_or_insert_with(|| set.count()))
+                    }
+                    Cache::Sketch { .. } => None,
+                }
+            }
+            AggKind::Change(inner) => {
+                let cur = self.value(inner, spec, now, depth, totals)?;
+                let prev_totals = self.totals(self.end_at(spec, now, depth + 1), w);
+                let prev = self.value(inner, spec, now, depth + 1, &prev_totals)?;
+                (prev != 0.0).then(|| cur / prev)
+            }
+        }
+    }
+
+    fn end_at(&self, spec: &WindowSpec, now: Millis, depth: usize) -> Millis {
+        bin_start(now, spec.bin_ms).saturating_sub(spec.window_ms.saturating_mul(depth as Millis))
+    }
+
+    /// The merged window ending at `end` for slot `depth`, rebuilt when stale.
+    fn cached(&mut self, spec: &WindowSpec, end: Millis, depth: usize, sketch: bool) -> &mut Cache {
+        if self.caches.0.len() <= depth {
+            self.caches.0.resize(depth + 1, None);
+        }
+        let w = spec.window_ms;
+        let fresh = match &self.caches.0[depth] {
+            Some(c @ Cache::Sketch { .. }) => sketch && c.end() == end,
+            Some(c @ Cache::Distinct { .. }) => !sketch && c.end() == end,
+            None => false,
+        };
+        if !fresh {
+            let bins = &self.bins;
+            let lo = end.saturating_sub(w);
+            let range = bins
+                .iter()
+                .rev()
+                .skip_while(move |b| b.start > end)
+                .take_while(move |b| b.start > lo);
+            let slot = &mut self.caches.0[depth];
+            let rebuilt = if sketch {
+                let mut merged = match slot.take() {
+                    Some(Cache::Sketch { merged, .. }) => merged,
+                    _ => MergedSketch::default(),
+                };
+                merged.rebuild(range.filter_map(Bin::sketch));
+                Cache::Sketch { end, merged }
+            } else {
+                let mut set = match slot.take() {
+                    Some(Cache::Distinct { set, .. }) => set,
+                    _ => DistinctSet::default(),
+                };
+                set.rebuild(range.filter_map(Bin::distinct));
+                Cache::Distinct {
+                    end,
+                    set,
+                    estimate: None,
+                }
+            };
+            *slot = Some(rebuilt);
+        }
+        self.caches.0[depth]
+            .as_mut()
+            .expect("cache slot filled above")
     }
 }
-
-/// Lower bound of the 95% Wilson score interval for `hits` successes in `n` trials.
-pub fn wilson_lower(hits: u64, n: u64) -> f64 {
-    if n == 0 {
-        return 0.0;
-    }
-    let z = 1.959_963_984_540_054_f64;
-    let n_f = n as f64;
-    let p = hits as f64 / n_f;
-    let z2 = z * z;
-    let centre = p + z2 / (2.0 * n_f);
-    let margin = z * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt();
-    ((centre - margin) / (1.0 + z2 / n_f)).max(0.0)
-}
-
-#[cfg(test)]
-mod tests;

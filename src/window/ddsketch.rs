@@ -1,0 +1,235 @@
+//! Relative-error quantile sketch (DDSketch-style): values are counted in logarithmic
+//! buckets `(γ^(k-1), γ^k]`, so any value in a bucket is within [`RELATIVE_ACCURACY`] of the
+//! bucket's representative `2γ^k / (γ + 1)`, whatever the magnitude. Bins keep a sparse,
+//! sorted `(key, count)` list so a quiet minute costs a few bytes; a window merges them.
+//!
+//! Zero and negative values share one signed, *ordered* key space so that a single sorted
+//! list covers every value: key `0` is zero, `OFFSET + k` is the positive bucket `k`, and
+//! `-(OFFSET + k)` the negative bucket `k` of `|x|` (more negative values get smaller keys).
+
+use serde::{Deserialize, Serialize};
+
+/// Relative accuracy of every quantile this module returns: the estimate is within this
+/// fraction of the true value at the chosen rank. Slightly under 1% so that float rounding
+/// at bucket edges cannot push the promised 1% over.
+pub const RELATIVE_ACCURACY: f64 = 0.0099;
+
+/// Bucket growth factor γ = (1 + α) / (1 − α).
+const GAMMA: f64 = (1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY);
+/// ln γ (checked against `GAMMA.ln()` in the tests; `ln` is not `const`).
+const LN_GAMMA: f64 = 0.019_800_646_904_042_287;
+const INV_LN_GAMMA: f64 = 1.0 / LN_GAMMA;
+/// Keeps positive and negative buckets apart from zero; every finite f64 maps to
+/// `|k| < 37_600`, so the ordered keys stay inside `±(OFFSET + KEY_LIMIT)`.
+const OFFSET: i32 = 40_000;
+const KEY_LIMIT: i32 = 39_999;
+
+/// The ordered bucket key of a finite value (callers filter NaN and infinities).
+#[inline]
+pub fn key_of(x: f64) -> i32 {
+    if x == 0.0 {
+        return 0;
+    }
+    let k = (x.abs().ln() * INV_LN_GAMMA).ceil();
+    let k = k.clamp(-(KEY_LIMIT as f64), KEY_LIMIT as f64) as i32;
+    if x > 0.0 { OFFSET + k } else { -(OFFSET + k) }
+}
+
+/// The representative value of an ordered bucket key.
+#[inline]
+pub fn value_of(key: i32) -> f64 {
+    if key == 0 {
+        return 0.0;
+    }
+    let k = key.abs() - OFFSET;
+    let v = 2.0 * (k as f64 * LN_GAMMA).exp() / (GAMMA + 1.0);
+    if key > 0 { v } else { -v }
+}
+
+/// The nearest-rank definition every percentile here uses: the `p`-th percentile of `n`
+/// values is the `r`-th smallest, `r = ceil(p · n / 100)` clamped to `1..=n`.
+/// `p · n` is computed before the division so that whole-number percentiles are exact.
+pub fn nearest_rank(p: f64, n: u64) -> u64 {
+    let r = (p * n as f64 / 100.0).ceil();
+    if r.is_nan() || r < 1.0 {
+        1
+    } else {
+        (r as u64).min(n).max(1)
+    }
+}
+
+/// One bin's sketch: sorted, sparse `(ordered key, count)` pairs.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sketch {
+    entries: Vec<(i32, u32)>,
+}
+
+impl Sketch {
+    /// Counts one value's bucket.
+    pub fn add_key(&mut self, key: i32) {
+        add_sorted(&mut self.entries, key);
+    }
+
+    /// Adds another sketch's counts.
+    pub fn merge(&mut self, other: &Sketch) {
+        for &(key, count) in &other.entries {
+            match self.entries.binary_search_by_key(&key, |e| e.0) {
+                Ok(i) => self.entries[i].1 = self.entries[i].1.saturating_add(count),
+                Err(i) => self.entries.insert(i, (key, count)),
+            }
+        }
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<(i32, u32)>()
+    }
+
+    pub fn shrink(&mut self) {
+        self.entries.shrink_to_fit();
+    }
+}
+
+#[inline]
+fn add_sorted(entries: &mut Vec<(i32, u32)>, key: i32) {
+    // Values of one bin cluster; the last bucket is the most common hit after a sort.
+    match entries.binary_search_by_key(&key, |e| e.0) {
+        Ok(i) => entries[i].1 = entries[i].1.saturating_add(1),
+        Err(i) => entries.insert(i, (key, 1)),
+    }
+}
+
+/// The merged sketch of a whole window, kept between evaluations so that an evaluation
+/// costs a walk over the occupied buckets instead of a merge of every bin.
+#[derive(Debug, Clone, Default)]
+pub struct MergedSketch {
+    entries: Vec<(i32, u32)>,
+    total: u64,
+}
+
+impl MergedSketch {
+    /// Replaces the content with the merge of `sketches` (reusing the allocation).
+    pub fn rebuild<'a>(&mut self, sketches: impl Iterator<Item = &'a Sketch>) {
+        self.entries.clear();
+        for s in sketches {
+            self.entries.extend_from_slice(&s.entries);
+        }
+        self.entries.sort_unstable_by_key(|e| e.0);
+        // Coalesce equal keys in place.
+        let mut w = 0usize;
+        for r in 0..self.entries.len() {
+            if w > 0 && self.entries[w - 1].0 == self.entries[r].0 {
+                self.entries[w - 1].1 = self.entries[w - 1].1.saturating_add(self.entries[r].1);
+            } else {
+                self.entries[w] = self.entries[r];
+                w += 1;
+            }
+        }
+        self.entries.truncate(w);
+        // The concatenation may be many times the merged size; keep some room for growth.
+        self.entries.shrink_to(w + w / 4 + 8);
+        self.total = self.entries.iter().map(|e| e.1 as u64).sum();
+    }
+
+    /// Counts one more value (an event landed in a bin this merge covers).
+    pub fn add_key(&mut self, key: i32) {
+        add_sorted(&mut self.entries, key);
+        self.total += 1;
+    }
+
+    /// Number of values merged.
+    #[cfg(test)]
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Estimate of the nearest-rank `p`-th percentile; `None` without values.
+    pub fn quantile(&self, p: f64) -> Option<f64> {
+        let n = self.total;
+        if n == 0 {
+            return None;
+        }
+        let r = nearest_rank(p, n);
+        // Answer: the smallest key K with (count of values with key <= K) >= r. Walk from the
+        // nearer end: high percentiles only touch the top buckets.
+        if r <= n / 2 {
+            let mut acc = 0u64;
+            for &(k, c) in &self.entries {
+                acc += c as u64;
+                if acc >= r {
+                    return Some(value_of(k));
+                }
+            }
+        } else {
+            let limit = n - r; // values allowed strictly above the answer
+            let mut above = 0u64;
+            for &(k, c) in self.entries.iter().rev() {
+                if above + c as u64 > limit {
+                    return Some(value_of(k));
+                }
+                above += c as u64;
+            }
+        }
+        self.entries.last().map(|e| value_of(e.0))
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<(i32, u32)>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ln_gamma_constant_matches() {
+        assert!((LN_GAMMA - GAMMA.ln()).abs() < 1e-16);
+    }
+
+    #[test]
+    fn representative_is_within_accuracy() {
+        let mut x = 1e-300f64;
+        while x < 1e300 {
+            for v in [x, -x] {
+                let est = value_of(key_of(v));
+                assert!(
+                    ((est - v) / v).abs() <= RELATIVE_ACCURACY + 1e-12,
+                    "{v} -> {est}"
+                );
+            }
+            x *= 1.37;
+        }
+        assert_eq!(value_of(key_of(0.0)), 0.0);
+        assert!(key_of(-1.0) < key_of(-0.5) && key_of(-0.5) < 0 && 0 < key_of(0.5));
+        assert!(key_of(f64::MAX) > 0 && key_of(f64::MIN_POSITIVE * 1e-10) > 0);
+    }
+
+    #[test]
+    fn nearest_rank_definition() {
+        assert_eq!(nearest_rank(50.0, 4), 2);
+        assert_eq!(nearest_rank(95.0, 20), 19);
+        assert_eq!(nearest_rank(99.0, 1), 1);
+        assert_eq!(nearest_rank(0.001, 10), 1);
+        assert_eq!(nearest_rank(99.999, 10), 10);
+    }
+
+    #[test]
+    fn quantile_from_both_ends() {
+        let mut s = Sketch::default();
+        for v in 1..=100 {
+            s.add_key(key_of(v as f64));
+        }
+        let mut m = MergedSketch::default();
+        m.rebuild([&s, &s].into_iter());
+        assert_eq!(m.total(), 200);
+        for p in [1.0, 10.0, 50.0, 51.0, 90.0, 99.0, 99.9] {
+            let exact = nearest_rank(p, 200).div_ceil(2) as f64;
+            let got = m.quantile(p).unwrap();
+            assert!(
+                ((got - exact) / exact).abs() <= 0.01,
+                "p{p}: {got} vs {exact}"
+            );
+        }
+    }
+}
