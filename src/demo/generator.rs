@@ -450,7 +450,9 @@ impl<'a> Generator<'a> {
         let mut out_tokens = (output.len() as f64 / 4.0 * (0.8 + 0.4 * self.rng.f64())).round();
         if active(self, IncidentKind::CostSpike) {
             out_tokens *= 5.0;
-            output = format!("{output} {output} {output}");
+            if !json {
+                output = format!("{output} {output} {output}");
+            }
         }
         let mut finish = "stop";
         if self.rng.chance(if active(self, IncidentKind::Truncation) { 0.35 } else { 0.01 }) {

@@ -21,7 +21,7 @@ pub fn expected_rules(kind: IncidentKind) -> &'static [&'static str] {
         IncidentKind::ThumbsDown => &["thumbs_down_rate"],
         IncidentKind::Escalations => &["escalation_rate"],
         IncidentKind::Abandonment => &["abandonment_rate"],
-        IncidentKind::CostSpike => &["cost_per_call"],
+        IncidentKind::CostSpike => &["cost_per_call_jump"],
         IncidentKind::RephraseStorm => &["rephrase_storm"],
         IncidentKind::Flatline => &["model_traffic_absent"],
     }
@@ -37,6 +37,9 @@ pub const CONSEQUENCE_RULES: &[&str] = &[
     "latency_p95_jump",
     "rephrase_storm",
     "conversations_per_tenant_drop",
+    // Cut or empty answers are broken JSON too; rate-limited calls are failed calls.
+    "invalid_json_rate",
+    "error_rate",
 ];
 
 /// How long after an incident ends its alerts may still fire (windows drain slowly).
