@@ -16,4 +16,5 @@ for kind in wrong_language refusals slow_latency errors rate_limits truncation e
   "$bin" generate "${common[@]}" --duration 100m --seed 2 \
     --incident "$kind@gpt-4o-mini:30m-70m" --out "$out/$kind.jsonl.gz"
 done
+"$bin" generate "${common[@]}" --duration 3h --seed 3 --incident "flatline:90m-130m" --out "$out/traffic_drop.jsonl.gz"
 ls -la "$out"
