@@ -1,0 +1,203 @@
+//! Engine behaviour through its public API: duplicates, lateness, attribution, ticks,
+//! partitions, bounds, determinism.
+
+use std::sync::Arc;
+
+use llmwatch::eval::{Admission, AlertState, Engine, EngineConfig, Transition};
+use llmwatch::event::{Event, EventKind, Outcome};
+use llmwatch::rules::{LoadOptions, RuleSet, load_sources};
+
+const MIN: i64 = 60_000;
+
+fn rules(yaml: &str) -> Arc<RuleSet> {
+    let (set, diags) = load_sources(&[("test.yaml".into(), yaml.to_string())], &LoadOptions::default());
+    assert!(diags.is_empty(), "{diags:?}");
+    Arc::new(set)
+}
+
+fn feedback(id: &str, t: i64, interaction: Option<&str>, conv: &str, score: f64) -> Event {
+    let mut e = Event::new(id, t, EventKind::Feedback);
+    e.interaction_id = interaction.map(Into::into);
+    e.conversation = Some(conv.into());
+    e.score = Some(score);
+    e
+}
+
+fn interaction(id: &str, t: i64, model: &str, conv: &str) -> Event {
+    let mut e = Event::new(id, t, EventKind::Interaction);
+    e.response_model = Some(model.into());
+    e.conversation = Some(conv.into());
+    e.latency_ms = Some(1000.0);
+    e
+}
+
+const COUNT_PER_MODEL: &str = r#"
+group: t
+rules:
+  - name: busy
+    group_by: [model]
+    window: 10m
+    bin: 1m
+    value: count()
+    condition: ">= 3"
+"#;
+
+fn states(out: &[Transition]) -> Vec<(String, &'static str, i64)> {
+    out.iter().map(|t| (t.group.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(","), t.state.as_str(), t.at_ms)).collect()
+}
+
+#[test]
+fn duplicates_are_counted_once_and_late_events_dropped() {
+    let mut engine = Engine::new(rules(COUNT_PER_MODEL), EngineConfig::default());
+    let mut out = Vec::new();
+    assert_eq!(engine.process(interaction("a", 0, "m", "c"), &mut out), Admission::Accepted);
+    assert_eq!(engine.process(interaction("a", 1000, "m", "c"), &mut out), Admission::Duplicate);
+    assert_eq!(engine.process(interaction("b", 2 * MIN, "m", "c"), &mut out), Admission::Accepted);
+    // 31 s behind the newest event: beyond the default 30 s lateness.
+    assert_eq!(engine.process(interaction("c", 2 * MIN - 31_000, "m", "c"), &mut out), Admission::Late);
+    assert_eq!(engine.process(interaction("d", 2 * MIN - 29_000, "m", "c"), &mut out), Admission::Accepted);
+    assert_eq!(states(&out), vec![("m".to_string(), "firing", 2 * MIN)]);
+    let s = engine.stats();
+    assert_eq!((s.accepted, s.duplicates, s.late), (3, 1, 1));
+}
+
+#[test]
+fn feedback_is_attributed_to_its_interactions_model() {
+    let yaml = r#"
+group: t
+rules:
+  - name: unhappy
+    when: kind == "feedback"
+    group_by: [model]
+    window: 10m
+    value: ratio(signal.negative_feedback)
+    condition: "> 0.5"
+    min_events: 2
+"#;
+    let mut engine = Engine::new(rules(yaml), EngineConfig::default());
+    let mut out = Vec::new();
+    engine.process(interaction("i1", 0, "gpt-4o", "c1"), &mut out);
+    engine.process(interaction("i2", 1000, "claude", "c2"), &mut out);
+    engine.process(feedback("f1", 2000, Some("i1"), "c1", -1.0), &mut out);
+    // No interaction id: the conversation's latest interaction.
+    engine.process(feedback("f2", 3000, None, "c1", -1.0), &mut out);
+    assert_eq!(states(&out), vec![("gpt-4o".to_string(), "firing", 3000)]);
+}
+
+#[test]
+fn ticks_fire_absent_and_resolve_without_traffic() {
+    let yaml = r#"
+group: t
+rules:
+  - name: silent
+    group_by: [model]
+    window: 5m
+    value: absent()
+    condition: "== 1"
+"#;
+    let mut engine = Engine::new(rules(yaml), EngineConfig::default());
+    let mut out = Vec::new();
+    engine.process(interaction("a", 0, "m", "c"), &mut out);
+    engine.advance_to(4 * MIN, &mut out);
+    assert!(out.is_empty());
+    engine.advance_to(6 * MIN, &mut out);
+    assert_eq!(states(&out), vec![("m".to_string(), "firing", 5 * MIN)]);
+    engine.process(interaction("b", 7 * MIN, "m", "c"), &mut out);
+    assert_eq!(out.last().unwrap().state, AlertState::Resolved);
+}
+
+#[test]
+fn pending_goes_back_to_inactive_when_the_condition_stops_before_for() {
+    let yaml = r#"
+group: t
+rules:
+  - name: slow
+    group_by: [model]
+    window: 2m
+    bin: 1m
+    value: max(latency_ms)
+    condition: "> 5000"
+    for: 3m
+"#;
+    let mut engine = Engine::new(rules(yaml), EngineConfig::default());
+    let mut out = Vec::new();
+    let mut slow = interaction("a", 0, "m", "c");
+    slow.latency_ms = Some(9000.0);
+    engine.process(slow, &mut out);
+    engine.advance_to(10 * MIN, &mut out);
+    let got: Vec<&str> = out.iter().map(|t| t.state.as_str()).collect();
+    assert_eq!(got, ["pending", "inactive"]);
+}
+
+#[test]
+fn windows_of_several_partitions_are_merged_and_dropping_one_forgets_its_share() {
+    let mut engine = Engine::new(rules(COUNT_PER_MODEL), EngineConfig::default());
+    let mut out = Vec::new();
+    engine.process_from(0, interaction("a", 0, "m", "c"), &mut out);
+    engine.process_from(1, interaction("b", 1000, "m", "c"), &mut out);
+    assert!(out.is_empty());
+    engine.process_from(2, interaction("c", 2000, "m", "c"), &mut out);
+    assert_eq!(states(&out), vec![("m".to_string(), "firing", 2000)]);
+    // Partition 2 moves away: its event no longer counts, the alert resolves on the next tick.
+    engine.drop_partition(2);
+    engine.advance_to(20_000, &mut out);
+    assert_eq!(out.last().unwrap().state, AlertState::Resolved);
+    // Dedup is per partition: the same id in another partition is another message.
+    assert_eq!(engine.process_from(3, interaction("a", 21_000, "m", "c"), &mut out), Admission::Accepted);
+}
+
+#[test]
+fn the_series_table_is_bounded() {
+    let config = EngineConfig { max_series: 10, ..EngineConfig::default() };
+    let mut engine = Engine::new(rules(COUNT_PER_MODEL), config);
+    let mut out = Vec::new();
+    for i in 0..100 {
+        engine.process(interaction(&format!("e{i}"), i, &format!("model-{i}"), "c"), &mut out);
+    }
+    assert_eq!(engine.series_count(), 10);
+    assert_eq!(engine.stats().series_overflow, 90);
+}
+
+#[test]
+fn same_events_same_transitions() {
+    let scenario = llmwatch::demo::Scenario::baseline(0, 90 * MIN, 5).with_incident(
+        llmwatch::demo::IncidentKind::Refusals,
+        Some("gpt-4o-mini"),
+        20 * MIN,
+        60 * MIN,
+    );
+    let run = || {
+        let mut engine = Engine::new(Arc::new(llmwatch::demo::shipped_rules().unwrap()), EngineConfig::default());
+        let mut out = Vec::new();
+        for e in scenario.events() {
+            engine.process(e, &mut out);
+        }
+        out
+    };
+    let (a, b) = (run(), run());
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+    assert!(a.iter().any(|t| t.rule == "refusal_rate" && t.state == AlertState::Firing && !t.samples.is_empty()));
+}
+
+#[test]
+fn outcome_signals_group_by_attributed_model() {
+    let yaml = r#"
+group: t
+rules:
+  - name: escalations
+    when: kind == "outcome"
+    group_by: [model]
+    window: 10m
+    value: count()
+    condition: ">= 1"
+"#;
+    let mut engine = Engine::new(rules(yaml), EngineConfig::default());
+    let mut out = Vec::new();
+    engine.process(interaction("i", 0, "gpt-4o", "c9"), &mut out);
+    let mut o = Event::new("o", 1000, EventKind::Outcome);
+    o.conversation = Some("c9".into());
+    o.outcome = Some(Outcome::Escalated);
+    engine.process(o, &mut out);
+    assert_eq!(states(&out), vec![("gpt-4o".to_string(), "firing", 1000)]);
+}
