@@ -9,7 +9,7 @@ use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 
 use super::alert::Timing;
-use super::series::{PartitionId, Series, label_values, labels_hash, series_hash};
+use super::series::{PartitionId, Series, group_hash, label_values, labels_hash, series_hash};
 use super::{AlertState, Transition};
 use crate::event::{Attribution, AttributionConfig, Dedup, DedupConfig, Event};
 use crate::field::Record;
@@ -77,6 +77,23 @@ struct Compiled {
     timing: Timing,
     is_absent: bool,
     samples_hits_only: bool,
+    /// Index of the rule's `when` among the distinct ones (rules often share a filter).
+    when_slot: Option<usize>,
+    /// Index of the rule's `group_by` among the distinct lists.
+    group_slot: usize,
+}
+
+/// Per-event memo of shared filters and group hashes, reused across events so the hot path
+/// does not allocate.
+#[derive(Default)]
+struct Scratch {
+    /// Rule index whose `when` stands for each distinct filter.
+    when_rule: Vec<usize>,
+    /// 0 = not evaluated yet for this event, 1 = false, 2 = true.
+    when_value: Vec<u8>,
+    /// Rule index whose `group_by` stands for each distinct list.
+    group_rule: Vec<usize>,
+    group_value: Vec<Option<u64>>,
 }
 
 /// The ingest state of one input partition: it moves with the partition.
@@ -98,24 +115,45 @@ pub struct Engine {
     series: HashTable<Series>,
     clock: Option<Millis>,
     next_tick: Millis,
+    last_forget: Millis,
     stats: EngineStats,
+    scratch: Scratch,
 }
 
 impl Engine {
     pub fn new(rules: Arc<RuleSet>, config: EngineConfig) -> Self {
+        let mut scratch = Scratch::default();
         let compiled = rules
             .rules
             .iter()
-            .map(|r| Compiled {
-                timing: Timing {
-                    for_ms: r.for_.as_millis(),
-                    keep_firing_for_ms: r.keep_firing_for.as_millis(),
-                    repeat_interval_ms: r.repeat_interval.map(|d| d.as_millis()),
-                },
-                is_absent: matches!(r.window.agg, AggKind::Absent),
-                samples_hits_only: is_hit_based(&r.window.agg),
+            .enumerate()
+            .map(|(i, r)| {
+                let when_slot = r.when_src.as_ref().map(|src| {
+                    let same = scratch.when_rule.iter().position(|&j| rules.rules[j].when_src.as_ref() == Some(src));
+                    same.unwrap_or_else(|| {
+                        scratch.when_rule.push(i);
+                        scratch.when_rule.len() - 1
+                    })
+                });
+                let group_slot = scratch.group_rule.iter().position(|&j| rules.rules[j].group_by == r.group_by).unwrap_or_else(|| {
+                    scratch.group_rule.push(i);
+                    scratch.group_rule.len() - 1
+                });
+                Compiled {
+                    timing: Timing {
+                        for_ms: r.for_.as_millis(),
+                        keep_firing_for_ms: r.keep_firing_for.as_millis(),
+                        repeat_interval_ms: r.repeat_interval.map(|d| d.as_millis()),
+                    },
+                    is_absent: matches!(r.window.agg, AggKind::Absent),
+                    samples_hits_only: is_hit_based(&r.window.agg),
+                    when_slot,
+                    group_slot,
+                }
             })
             .collect();
+        scratch.when_value = vec![0; scratch.when_rule.len()];
+        scratch.group_value = vec![None; scratch.group_rule.len()];
         Engine {
             needs: rules.signals(),
             compiled,
@@ -123,7 +161,9 @@ impl Engine {
             series: HashTable::new(),
             clock: None,
             next_tick: 0,
+            last_forget: 0,
             stats: EngineStats::default(),
+            scratch,
             rules,
             config,
         }
@@ -206,13 +246,22 @@ impl Engine {
         let rec = Record::new(&event, &signals);
         let id: Arc<str> = Arc::from(&*event.id);
         let rules = self.rules.clone();
+        let scratch = &mut self.scratch;
+        scratch.when_value.iter_mut().for_each(|v| *v = 0);
+        scratch.group_value.iter_mut().for_each(|v| *v = None);
         for (i, rule) in rules.rules.iter().enumerate() {
-            if let Some(when) = &rule.when
-                && !when.eval(&rec).is_true()
-            {
-                continue;
+            let c = &self.compiled[i];
+            if let Some(slot) = c.when_slot {
+                if scratch.when_value[slot] == 0 {
+                    let when = rules.rules[scratch.when_rule[slot]].when.as_ref().expect("has when");
+                    scratch.when_value[slot] = if when.eval(&rec).is_true() { 2 } else { 1 };
+                }
+                if scratch.when_value[slot] == 1 {
+                    continue;
+                }
             }
-            let hash = series_hash(i as u32, &rule.group_by, &rec);
+            let gh = *scratch.group_value[c.group_slot].get_or_insert_with(|| group_hash(&rule.group_by, &rec));
+            let hash = series_hash(i as u32, gh);
             let found = self.series.find_mut(hash, |s| s.rule == i as u32 && s.labels_match(&rule.group_by, &rec));
             let series = match found {
                 Some(s) => s,
@@ -229,7 +278,6 @@ impl Engine {
             let part = series.part_mut(partition, &rule.window, now);
             part.window.add(&rule.window, t, obs);
             part.dirty = true;
-            let c = &self.compiled[i];
             if !c.samples_hits_only || obs.hit {
                 series.push_sample(t, &id, self.config.samples);
                 series.alert_dirty = true;
@@ -290,7 +338,11 @@ impl Engine {
         // output is deterministic.
         out[before..].sort_by(|a, b| (&a.rule, &a.group).cmp(&(&b.rule, &b.group)));
         self.stats.transitions += (out.len() - before) as u64;
-        self.forget_idle(at);
+        // Forgetting is housekeeping: once a minute of event time is plenty.
+        if at - self.last_forget >= 60_000 {
+            self.last_forget = at;
+            self.forget_idle(at);
+        }
     }
 
     /// Drops partition windows that hold no event any evaluation could still see, and

@@ -99,10 +99,11 @@ impl Series {
     }
 }
 
-/// The hash of a series key, from the rule index and the event's group values.
-pub fn series_hash(rule: u32, group_by: &[Field], rec: &Record<'_>) -> u64 {
+/// The hash of an event's group values. Rules sharing a `group_by` list share it, so the
+/// engine computes it once per list and event.
+pub fn group_hash(group_by: &[Field], rec: &Record<'_>) -> u64 {
     use xxhash_rust::xxh3::xxh3_64_with_seed;
-    let mut h = xxh3_64_with_seed(&rule.to_le_bytes(), 0x9e37_79b9);
+    let mut h = 0x9e37_79b9;
     for f in group_by {
         let mut buf = LabelBuf::default();
         h = xxh3_64_with_seed(buf.render(rec.get(f)).as_bytes(), h);
@@ -110,14 +111,19 @@ pub fn series_hash(rule: u32, group_by: &[Field], rec: &Record<'_>) -> u64 {
     h
 }
 
+/// The series key: a group hash mixed with the rule index.
+pub fn series_hash(rule: u32, group_hash: u64) -> u64 {
+    group_hash ^ (rule as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
 /// Hash of stored labels; equal to [`series_hash`] for the event they came from.
 pub fn labels_hash(rule: u32, labels: &[Box<str>]) -> u64 {
     use xxhash_rust::xxh3::xxh3_64_with_seed;
-    let mut h = xxh3_64_with_seed(&rule.to_le_bytes(), 0x9e37_79b9);
+    let mut h = 0x9e37_79b9;
     for l in labels {
         h = xxh3_64_with_seed(l.as_bytes(), h);
     }
-    h
+    series_hash(rule, h)
 }
 
 /// Owned label values of an event (only when a new series is created).

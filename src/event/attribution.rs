@@ -4,7 +4,10 @@
 //! Looks up the interaction by `interaction_id`, else the conversation's latest
 //! interaction; both maps are bounded in count and in event-time age.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use hashbrown::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,8 +41,8 @@ struct Origin {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Attribution {
     config: AttributionConfig,
-    by_interaction: HashMap<Box<str>, Origin>,
-    by_conversation: HashMap<Box<str>, Origin>,
+    by_interaction: HashMap<Box<str>, Arc<Origin>>,
+    by_conversation: HashMap<Box<str>, Arc<Origin>>,
     /// Insertion order (time, interaction id, conversation id) for expiry.
     order: VecDeque<(Millis, Box<str>, Option<Box<str>>)>,
 }
@@ -74,14 +77,14 @@ impl Attribution {
                         event.conversation.as_deref().and_then(|c| self.by_conversation.get(c))
                     });
                 if let Some(o) = origin.cloned() {
-                    event.response_model = o.model;
+                    event.response_model = o.model.clone();
                     if event.provider.is_none() {
-                        event.provider = o.provider;
+                        event.provider = o.provider.clone();
                     }
                     if event.prompt_name.is_none() {
-                        event.prompt_name = o.prompt_name;
+                        event.prompt_name = o.prompt_name.clone();
                     }
-                    if let Some(v) = o.prompt_version
+                    if let Some(v) = o.prompt_version.clone()
                         && event.prompt_version().is_none()
                     {
                         event.set_attribute("prompt.version", Scalar::Str(v));
@@ -92,13 +95,14 @@ impl Attribution {
     }
 
     fn remember(&mut self, e: &Event) {
-        let origin = Origin {
+        // One shared record for both maps.
+        let origin = Arc::new(Origin {
             time_ms: e.time_ms,
             model: e.model().map(Into::into),
             provider: e.provider.clone(),
             prompt_version: e.prompt_version().map(Into::into),
             prompt_name: e.prompt_name.clone(),
-        };
+        });
         if let Some(c) = &e.conversation {
             let newer = self.by_conversation.get(c).is_none_or(|o| o.time_ms <= e.time_ms);
             if newer {

@@ -4,7 +4,9 @@
 //! maximum count, oldest forgotten first. A duplicate arriving after its original was
 //! forgotten is counted again — the price of bounded memory, sized by the config.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use hashbrown::HashSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -35,7 +37,7 @@ pub struct Dedup {
 
 impl Dedup {
     pub fn new(config: DedupConfig) -> Self {
-        Dedup { config, order: VecDeque::new(), seen: HashSet::new() }
+        Dedup { config, order: VecDeque::new(), seen: HashSet::default() }
     }
 
     /// Rebuilds the lookup set after deserialization.

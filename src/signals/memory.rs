@@ -2,8 +2,7 @@
 //! `rephrase`) and the languages of earlier answers (for `language_switch`). Bounded in
 //! count and idle time; serializable so checkpoints carry it.
 
-use std::collections::HashMap;
-
+use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::config::MemoryConfig;
