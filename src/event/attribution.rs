@@ -31,20 +31,51 @@ impl Default for AttributionConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Origin {
     time_ms: Millis,
-    model: Option<Box<str>>,
-    provider: Option<Box<str>>,
-    prompt_version: Option<Box<str>>,
-    prompt_name: Option<Box<str>>,
+    model: Option<Arc<str>>,
+    provider: Option<Arc<str>>,
+    prompt_version: Option<Arc<str>>,
+    prompt_name: Option<Arc<str>>,
 }
 
 /// The bounded memory of recent interactions. Serializable for checkpoints.
+///
+/// Keyed by 64-bit hashes of the ids rather than the ids, and with model, provider and
+/// prompt names interned: remembering an interaction then costs one small allocation
+/// instead of eight string copies (it runs for every interaction).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Attribution {
     config: AttributionConfig,
-    by_interaction: HashMap<Box<str>, Arc<Origin>>,
-    by_conversation: HashMap<Box<str>, Arc<Origin>>,
-    /// Insertion order (time, interaction id, conversation id) for expiry.
-    order: VecDeque<(Millis, Box<str>, Option<Box<str>>)>,
+    by_interaction: HashMap<u64, Arc<Origin>>,
+    by_conversation: HashMap<u64, Arc<Origin>>,
+    /// Insertion order (time, interaction hash, conversation hash) for expiry.
+    order: VecDeque<(Millis, u64, Option<u64>)>,
+    #[serde(skip)]
+    names: Interner,
+}
+
+/// Shares the few distinct model, provider and prompt names; bounded, so a stream of
+/// random names cannot grow it without limit (past the cap, names are simply not shared).
+#[derive(Debug, Clone, Default)]
+struct Interner(HashMap<Box<str>, Arc<str>>);
+
+impl Interner {
+    const CAP: usize = 10_000;
+
+    fn get(&mut self, s: Option<&str>) -> Option<Arc<str>> {
+        let s = s?;
+        if let Some(a) = self.0.get(s) {
+            return Some(a.clone());
+        }
+        let a: Arc<str> = Arc::from(s);
+        if self.0.len() < Self::CAP {
+            self.0.insert(s.into(), a.clone());
+        }
+        Some(a)
+    }
+}
+
+fn key(s: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(s.as_bytes())
 }
 
 impl Attribution {
@@ -72,19 +103,18 @@ impl Attribution {
                 let origin = event
                     .interaction_id
                     .as_deref()
-                    .and_then(|id| self.by_interaction.get(id))
-                    .or_else(|| {
-                        event.conversation.as_deref().and_then(|c| self.by_conversation.get(c))
-                    });
+                    .and_then(|id| self.by_interaction.get(&key(id)))
+                    .or_else(|| event.conversation.as_deref().and_then(|c| self.by_conversation.get(&key(c))));
                 if let Some(o) = origin.cloned() {
-                    event.response_model = o.model.clone();
+                    let owned = |a: &Option<Arc<str>>| a.as_deref().map(Box::<str>::from);
+                    event.response_model = owned(&o.model);
                     if event.provider.is_none() {
-                        event.provider = o.provider.clone();
+                        event.provider = owned(&o.provider);
                     }
                     if event.prompt_name.is_none() {
-                        event.prompt_name = o.prompt_name.clone();
+                        event.prompt_name = owned(&o.prompt_name);
                     }
-                    if let Some(v) = o.prompt_version.clone()
+                    if let Some(v) = owned(&o.prompt_version)
                         && event.prompt_version().is_none()
                     {
                         event.set_attribute("prompt.version", Scalar::Str(v));
@@ -95,22 +125,23 @@ impl Attribution {
     }
 
     fn remember(&mut self, e: &Event) {
-        // One shared record for both maps.
         let origin = Arc::new(Origin {
             time_ms: e.time_ms,
-            model: e.model().map(Into::into),
-            provider: e.provider.clone(),
-            prompt_version: e.prompt_version().map(Into::into),
-            prompt_name: e.prompt_name.clone(),
+            model: self.names.get(e.model()),
+            provider: self.names.get(e.provider.as_deref()),
+            prompt_version: self.names.get(e.prompt_version()),
+            prompt_name: self.names.get(e.prompt_name.as_deref()),
         });
-        if let Some(c) = &e.conversation {
-            let newer = self.by_conversation.get(c).is_none_or(|o| o.time_ms <= e.time_ms);
+        let conv = e.conversation.as_deref().map(key);
+        if let Some(c) = conv {
+            let newer = self.by_conversation.get(&c).is_none_or(|o| o.time_ms <= e.time_ms);
             if newer {
-                self.by_conversation.insert(c.clone(), origin.clone());
+                self.by_conversation.insert(c, origin.clone());
             }
         }
-        self.by_interaction.insert(e.id.clone(), origin);
-        self.order.push_back((e.time_ms, e.id.clone(), e.conversation.clone()));
+        let id = key(&e.id);
+        self.by_interaction.insert(id, origin);
+        self.order.push_back((e.time_ms, id, conv));
         while self.order.len() > self.config.max_entries {
             self.pop_oldest();
         }
