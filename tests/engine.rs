@@ -201,3 +201,43 @@ rules:
     engine.process(o, &mut out);
     assert_eq!(states(&out), vec![("gpt-4o".to_string(), "firing", 1000)]);
 }
+
+/// The heart of crash recovery: stop anywhere, checkpoint (through the compact binary
+/// encoding the store uses), restore into a fresh engine, continue — the transitions are
+/// exactly those of an uninterrupted run.
+#[test]
+fn snapshot_and_restore_anywhere_gives_the_uninterrupted_transitions() {
+    use llmwatch::eval::{AlertsSnapshot, PartitionSnapshot};
+    let scenario = llmwatch::demo::Scenario::baseline(0, 120 * MIN, 9)
+        .with_incident(llmwatch::demo::IncidentKind::WrongLanguage, Some("gpt-4o-mini"), 30 * MIN, 70 * MIN)
+        .with_incident(llmwatch::demo::IncidentKind::Refusals, Some("claude-3-5-sonnet"), 40 * MIN, 80 * MIN);
+    let events: Vec<Event> = scenario.events().collect();
+    let rules = Arc::new(llmwatch::demo::shipped_rules().unwrap());
+    let uninterrupted = {
+        let mut engine = Engine::new(rules.clone(), EngineConfig::default());
+        let mut out = Vec::new();
+        for e in events.iter().cloned() {
+            engine.process(e, &mut out);
+        }
+        out
+    };
+    assert!(uninterrupted.iter().any(|t| t.state == AlertState::Firing));
+    for cut in [1, events.len() / 3, events.len() / 2 + 7, events.len() - 1] {
+        let mut out = Vec::new();
+        let mut engine = Engine::new(rules.clone(), EngineConfig::default());
+        for e in events[..cut].iter().cloned() {
+            engine.process(e, &mut out);
+        }
+        let part = postcard::to_allocvec(&engine.snapshot_partition(0).unwrap()).unwrap();
+        let alerts = postcard::to_allocvec(&engine.snapshot_alerts()).unwrap();
+        drop(engine);
+        let mut engine = Engine::new(rules.clone(), EngineConfig::default());
+        engine.restore_alerts(postcard::from_bytes::<AlertsSnapshot>(&alerts).unwrap());
+        engine.restore_partition(0, postcard::from_bytes::<PartitionSnapshot>(&part).unwrap());
+        for e in events[cut..].iter().cloned() {
+            engine.process(e, &mut out);
+        }
+        assert_eq!(out.len(), uninterrupted.len(), "cut at {cut}");
+        assert_eq!(out, uninterrupted, "cut at {cut}");
+    }
+}

@@ -376,6 +376,38 @@ impl Engine {
         });
     }
 
+    pub(super) fn partition_state(&self, p: PartitionId) -> Option<&PartitionState> {
+        self.partitions.get(&p)
+    }
+
+    pub(super) fn set_partition_state(&mut self, p: PartitionId, state: PartitionState) {
+        self.partitions.insert(p, state);
+    }
+
+    pub(super) fn series_iter(&self) -> impl Iterator<Item = &Series> {
+        self.series.iter()
+    }
+
+    pub(super) fn schedule(&self) -> (Option<Millis>, Millis) {
+        (self.clock, self.next_tick)
+    }
+
+    pub(super) fn set_schedule(&mut self, clock: Option<Millis>, next_tick: Millis) {
+        self.clock = clock;
+        self.next_tick = next_tick;
+    }
+
+    /// The series of `rule` with these labels, created when missing.
+    pub(super) fn series_entry(&mut self, rule: u32, labels: &[String], created_ms: Millis) -> &mut Series {
+        let fresh = super::snapshot::new_series(rule, labels, created_ms);
+        let hash = fresh.hash;
+        let same = |s: &Series| s.rule == rule && s.labels.len() == labels.len() && s.labels.iter().zip(labels).all(|(a, b)| &**a == b.as_str());
+        if self.series.find(hash, same).is_some() {
+            return self.series.find_mut(hash, same).expect("just found");
+        }
+        self.series.insert_unique(hash, fresh, |s| s.hash).into_mut()
+    }
+
     /// The partitions this engine holds state for.
     pub fn partitions(&self) -> impl Iterator<Item = (PartitionId, &PartitionState)> {
         self.partitions.iter().map(|(p, s)| (*p, s))

@@ -7,9 +7,11 @@
 mod alert;
 mod engine;
 mod series;
+mod snapshot;
 mod transition;
 
 pub use alert::{Phase, Step, Timing};
 pub use engine::{Admission, Engine, EngineConfig, EngineStats, PartitionState};
 pub use series::PartitionId;
+pub use snapshot::{AlertRecord, AlertsSnapshot, PartitionSnapshot, WindowRecord};
 pub use transition::{AlertState, Transition};
