@@ -18,5 +18,6 @@ pub mod output;
 pub mod replay;
 pub mod ruletest;
 pub mod source;
+pub mod store;
 pub mod time;
 pub mod window;

@@ -1,0 +1,222 @@
+//! All daemon state in sled: per-partition engine state and next offsets, the engine-wide
+//! alerts, and (from the notification module) the outbox — in one tree, so a checkpoint is
+//! one atomic `sled::Batch`: state and offsets can never disagree.
+//!
+//! **Layout** (version [`LAYOUT_VERSION`]; the history is in `migrations/`):
+//!
+//! | key | value |
+//! |---|---|
+//! | `meta/layout` | layout version, u32 big-endian |
+//! | `offset/<topic>/<partition>` | next offset to consume, i64 big-endian |
+//! | `part/<topic>/<partition>` | the partition's [`PartitionSnapshot`], postcard |
+//! | `alerts` | the engine-wide [`AlertsSnapshot`], postcard |
+//!
+//! Partition numbers are zero-padded to ten digits so keys sort numerically.
+//!
+//! Invariant: knows bytes, keys and snapshots; nothing of Kafka clients or rules.
+
+mod migrate;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::eval::{AlertsSnapshot, PartitionSnapshot};
+
+pub use migrate::LAYOUT_VERSION;
+
+const LAYOUT_KEY: &[u8] = b"meta/layout";
+const ALERTS_KEY: &[u8] = b"alerts";
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the state store at {path}: {source}")]
+    Open { path: PathBuf, source: sled::Error },
+    #[error("state store: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("state store key {key}: cannot decode: {reason}")]
+    Decode { key: String, reason: String },
+    #[error("the state store at {path} has layout version {found}, newer than this llmwatch supports ({supported}); run a newer llmwatch or move the store aside")]
+    NewerLayout { path: PathBuf, found: u32, supported: u32 },
+    #[error("migrating the state store from layout {from} to {to}: {reason}")]
+    Migration { from: u32, to: u32, reason: String },
+}
+
+/// A Kafka topic and partition.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicPartition {
+    pub topic: String,
+    pub partition: i32,
+}
+
+impl fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.topic, self.partition)
+    }
+}
+
+impl TopicPartition {
+    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
+        TopicPartition { topic: topic.into(), partition }
+    }
+
+    fn suffix(&self) -> String {
+        format!("{}/{:010}", self.topic, self.partition)
+    }
+
+    fn parse_suffix(s: &str) -> Option<Self> {
+        let (topic, p) = s.rsplit_once('/')?;
+        Some(TopicPartition { topic: topic.to_string(), partition: p.parse().ok()? })
+    }
+}
+
+/// What one checkpoint writes, atomically.
+#[derive(Debug, Clone, Default)]
+pub struct Checkpoint {
+    /// Each partition's next offset and state.
+    pub partitions: Vec<(TopicPartition, i64, PartitionSnapshot)>,
+    pub alerts: Option<AlertsSnapshot>,
+}
+
+/// What `llmwatch state inspect` prints.
+#[derive(Debug, Clone, Default)]
+pub struct Inspection {
+    pub layout: u32,
+    pub partitions: Vec<PartitionSummary>,
+    pub alerts: Option<AlertsSnapshot>,
+    pub outbox: usize,
+    pub bytes_on_disk: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct PartitionSummary {
+    pub tp: TopicPartition,
+    pub next_offset: Option<i64>,
+    /// Windows per rule name.
+    pub windows: Vec<(String, usize)>,
+    pub clock: Option<i64>,
+    pub state_bytes: usize,
+}
+
+/// The opened store.
+pub struct Store {
+    path: PathBuf,
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    postcard::to_allocvec(v).expect("in-memory serialization cannot fail")
+}
+
+fn decode<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    postcard::from_bytes(bytes).map_err(|e| StoreError::Decode { key: String::from_utf8_lossy(key).into_owned(), reason: e.to_string() })
+}
+
+impl Store {
+    /// Opens (creating when new) and migrates the store at `path`, one layout step at a time.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new().path(path).open().map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
+        let tree = db.open_tree("state")?;
+        let store = Store { path: path.to_path_buf(), db, tree };
+        let found = store.layout()?;
+        match found {
+            None => {
+                store.tree.insert(LAYOUT_KEY, &LAYOUT_VERSION.to_be_bytes())?;
+                store.db.flush()?;
+            }
+            Some(v) if v > LAYOUT_VERSION => {
+                return Err(StoreError::NewerLayout { path: path.to_path_buf(), found: v, supported: LAYOUT_VERSION });
+            }
+            Some(v) if v < LAYOUT_VERSION => migrate::run(&store.tree, v)?,
+            Some(_) => {}
+        }
+        store.db.flush()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The tree every checkpoint writes to (the outbox lives here too, so its entries are
+    /// written in the same batch as the transitions that caused them).
+    pub fn tree(&self) -> &sled::Tree {
+        &self.tree
+    }
+
+    fn layout(&self) -> Result<Option<u32>, StoreError> {
+        Ok(self.tree.get(LAYOUT_KEY)?.map(|v| {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(&v[..4.min(v.len())]);
+            u32::from_be_bytes(b)
+        }))
+    }
+
+    /// Writes a checkpoint as one atomic batch (plus whatever `extra` adds, e.g. outbox
+    /// entries) and flushes it to disk. Returns the bytes written.
+    pub fn checkpoint(&self, cp: &Checkpoint, extra: impl FnOnce(&mut sled::Batch)) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut bytes = 0;
+        for (tp, offset, snap) in &cp.partitions {
+            let state = encode(snap);
+            bytes += state.len() + 8;
+            batch.insert(format!("offset/{}", tp.suffix()).into_bytes(), &offset.to_be_bytes());
+            batch.insert(format!("part/{}", tp.suffix()).into_bytes(), state);
+        }
+        if let Some(alerts) = &cp.alerts {
+            let a = encode(alerts);
+            bytes += a.len();
+            batch.insert(ALERTS_KEY, a);
+        }
+        extra(&mut batch);
+        self.tree.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(bytes)
+    }
+
+    /// A partition's next offset and state, if this store has them.
+    pub fn partition(&self, tp: &TopicPartition) -> Result<Option<(i64, PartitionSnapshot)>, StoreError> {
+        let off_key = format!("offset/{}", tp.suffix());
+        let part_key = format!("part/{}", tp.suffix());
+        let (Some(off), Some(state)) = (self.tree.get(&off_key)?, self.tree.get(&part_key)?) else {
+            return Ok(None);
+        };
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&off[..8.min(off.len())]);
+        Ok(Some((i64::from_be_bytes(b), decode(part_key.as_bytes(), &state)?)))
+    }
+
+    pub fn alerts(&self) -> Result<Option<AlertsSnapshot>, StoreError> {
+        self.tree.get(ALERTS_KEY)?.map(|v| decode(ALERTS_KEY, &v)).transpose()
+    }
+
+    /// Everything the store holds, summarized.
+    pub fn inspect(&self) -> Result<Inspection, StoreError> {
+        let mut out = Inspection { layout: self.layout()?.unwrap_or(LAYOUT_VERSION), ..Default::default() };
+        for item in self.tree.scan_prefix(b"part/") {
+            let (k, v) = item?;
+            let key = String::from_utf8_lossy(&k).into_owned();
+            let Some(tp) = TopicPartition::parse_suffix(&key["part/".len()..]) else { continue };
+            let snap: PartitionSnapshot = decode(&k, &v)?;
+            let mut per_rule: Vec<(String, usize)> = Vec::new();
+            for w in &snap.windows {
+                match per_rule.iter_mut().find(|(r, _)| *r == w.rule) {
+                    Some((_, n)) => *n += 1,
+                    None => per_rule.push((w.rule.clone(), 1)),
+                }
+            }
+            per_rule.sort();
+            let next_offset = self.tree.get(format!("offset/{}", tp.suffix()))?.map(|o| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&o[..8.min(o.len())]);
+                i64::from_be_bytes(b)
+            });
+            out.partitions.push(PartitionSummary { tp, next_offset, windows: per_rule, clock: snap.state.clock, state_bytes: v.len() });
+        }
+        out.alerts = self.alerts()?;
+        out.outbox = self.tree.scan_prefix(b"outbox/").count();
+        out.bytes_on_disk = self.db.size_on_disk()?;
+        Ok(out)
+    }
+}
