@@ -81,3 +81,19 @@ fn a_checkpoint_is_read_back_after_reopening() {
     assert_eq!(store.alerts().unwrap().unwrap(), engine.snapshot_alerts());
     assert!(store.partition(&TopicPartition::new("events", 4)).unwrap().is_none());
 }
+
+#[test]
+fn state_inspect_prints_partitions_offsets_windows_and_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store_v1"), &path);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_llmwatch")).args(["state", "inspect", "--store"]).arg(&path).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(layout 2,"), "{text}");
+    assert!(text.contains("partitions: 2"), "{text}");
+    assert!(text.contains("llm-events/0             next offset 1234"), "{text}");
+    assert!(text.contains("      refusal_rate                     "), "{text}");
+    assert!(text.contains("refusal_rate                     gpt-4o-mini"), "{text}");
+    assert!(text.contains("outbox: 0 entries"), "{text}");
+}

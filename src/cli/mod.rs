@@ -4,6 +4,7 @@ mod check;
 mod demo;
 mod generate;
 mod replay;
+mod state;
 mod test;
 
 use std::path::PathBuf;
@@ -34,6 +35,9 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Replay a recorded JSONL stream through the rules and print alert transitions.
     Replay(replay::ReplayArgs),
+    /// Look into the daemon's state store.
+    #[command(subcommand)]
+    State(state::StateCommand),
     /// Validate and test rule files.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -89,6 +93,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(a) => demo::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Replay(a) => replay::run(a),
+        Command::State(c) => state::run(c),
         Command::Rules(RulesCommand::Check(a)) => check::run(a),
         Command::Rules(RulesCommand::Test(a)) => test::run(a),
     }
