@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The whole test suite of llmwatch — the README's test command; CI runs it through .ci/run.
+#
+#   scripts/test.sh
+#
+# 1. installs and starts the real test services (scripts/services.sh: Tansu as the Kafka
+#    broker, aiosmtpd as the SMTP server) and exports their LLMWATCH_TEST_* variables;
+# 2. runs every step below, continuing after a failed step so one run reports everything;
+# 3. stops the services it started (on any exit), and exits non-zero if any step failed.
+#
+# Services that were already running and healthy before (a developer's
+# `scripts/services.sh start`) are reused and left running. LLMWATCH_KEEP_SERVICES=1 keeps
+# the ones this run started, too.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+SERVICES="$ROOT/scripts/services.sh"
+
+# --- services ---------------------------------------------------------------------------------
+started_here=0
+cleanup() {
+    local rc=$?
+    if ((started_here)) && [[ "${LLMWATCH_KEEP_SERVICES:-0}" != 1 ]]; then
+        bash "$SERVICES" stop || true
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+t0=$SECONDS
+bash "$SERVICES" install
+if ! bash "$SERVICES" status >/dev/null 2>&1; then started_here=1; fi
+bash "$SERVICES" start
+# shellcheck disable=SC1091
+. "$ROOT/.services/env"
+echo "==> services ready in $((SECONDS - t0)) s"
+bash "$SERVICES" env | grep '^export' | sed 's/^export /    /'
+
+# --- steps ------------------------------------------------------------------------------------
+failed=()
+passed=()
+step() {
+    local name=$1
+    shift
+    echo
+    echo "==> [$name] $*"
+    local s=$SECONDS
+    if "$@"; then
+        passed+=("$name ($((SECONDS - s)) s)")
+    else
+        echo "==> [$name] FAILED (exit $?)"
+        failed+=("$name")
+    fi
+}
+
+# Every Rust test: unit tests, integration tests (tests/*.rs, against the services above),
+# doc-less bench targets in test mode, examples.
+step cargo-test cargo test --release --all-targets
+
+# Further steps go here, one `step NAME COMMAND...` each, e.g.:
+#   step rules-check  cargo run --release -- check-rules tests/fixtures/rules/good
+#   step fuzz-short   bash scripts/fuzz.sh --short      (time-boxed, bounded)
+
+# --- summary ----------------------------------------------------------------------------------
+echo
+echo "==> passed steps: ${passed[*]:-none}"
+if ((${#failed[@]})); then
+    echo "==> FAILED steps: ${failed[*]}"
+    exit 1
+fi
+echo "==> all steps passed in $((SECONDS - t0)) s"
