@@ -8,6 +8,7 @@
 
 pub mod event;
 pub mod config;
+pub mod daemon;
 pub mod demo;
 pub mod eval;
 pub mod expr;

@@ -4,6 +4,7 @@ mod check;
 mod demo;
 mod generate;
 mod replay;
+mod run;
 mod state;
 mod test;
 
@@ -35,6 +36,11 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Replay a recorded JSONL stream through the rules and print alert transitions.
     Replay(replay::ReplayArgs),
+    /// Run the daemon: consume events from Kafka, keep state in sled.
+    Run(run::RunArgs),
+    /// Validate a daemon config file.
+    #[command(subcommand)]
+    Config(run::ConfigCommand),
     /// Look into the daemon's state store.
     #[command(subcommand)]
     State(state::StateCommand),
@@ -85,7 +91,9 @@ pub fn init_tracing(verbose: u8) {
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    // Colours only for a person at a terminal; logs in files stay greppable.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).try_init();
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -94,6 +102,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(a) => generate::run(a),
         Command::Replay(a) => replay::run(a),
         Command::State(c) => state::run(c),
+        Command::Run(a) => run::run(a),
+        Command::Config(c) => run::check(c),
         Command::Rules(RulesCommand::Check(a)) => check::run(a),
         Command::Rules(RulesCommand::Test(a)) => test::run(a),
     }

@@ -1,0 +1,294 @@
+//! `llmwatch run`: the long-running service. Consumes events from Kafka (one consumer group
+//! over the configured topics), feeds the engine partition by partition, and checkpoints
+//! everything — each partition's state and next offset, the alerts, and the transitions
+//! not yet delivered — to sled in one atomic batch, every checkpoint interval and on
+//! revoke and shutdown.
+//!
+//! Invariants:
+//! - on assignment, a partition resumes from the offset stored *with its state*, so state
+//!   and offsets never disagree; offsets are committed to Kafka only after the store flush,
+//!   for lag tools, never read back;
+//! - a transition is delivered only after the checkpoint holding it is durable, and marked
+//!   delivered only after the sink accepted it;
+//! - a bad message is counted, logged with its coordinates and skipped; it never stops the
+//!   stream.
+
+mod sink;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration as StdDuration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+
+use crate::config::Config;
+use crate::eval::{Engine, PartitionId, Transition};
+use crate::event::{DecodeErrorReason, Decoder};
+use crate::rules::{LoadOptions, load_files};
+use crate::source::jsonl::excerpt;
+use crate::store::{Checkpoint, Store, TopicPartition};
+
+pub use sink::FileSink;
+
+/// Options of `llmwatch run` beyond the config file.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Append transitions to this JSONL file (until notifications are configured).
+    pub transitions: Option<PathBuf>,
+}
+
+/// Everything the consumer thread and the rebalance callback share.
+struct State {
+    engine: Engine,
+    store: Store,
+    ids: BTreeMap<TopicPartition, PartitionId>,
+    /// Assigned partitions and the next offset to consume.
+    assigned: BTreeMap<TopicPartition, i64>,
+    /// Transitions since the last checkpoint.
+    pending: Vec<Transition>,
+    next_seq: u64,
+    sink: Option<FileSink>,
+    bad: BTreeMap<DecodeErrorReason, u64>,
+}
+
+impl State {
+    fn id(&mut self, tp: &TopicPartition) -> PartitionId {
+        let next = self.ids.len() as PartitionId;
+        *self.ids.entry(tp.clone()).or_insert(next)
+    }
+
+    /// One atomic checkpoint of every assigned partition, the alerts and the pending
+    /// transitions (as outbox entries); then delivery; then the Kafka commit.
+    fn checkpoint(&mut self, consumer: Option<&BaseConsumer<Ctx>>) -> anyhow::Result<()> {
+        let mut cp = Checkpoint { alerts: Some(self.engine.snapshot_alerts()), ..Default::default() };
+        let assigned: Vec<(TopicPartition, i64)> = self.assigned.iter().map(|(tp, o)| (tp.clone(), *o)).collect();
+        for (tp, offset) in &assigned {
+            let id = self.id(tp);
+            if let Some(snap) = self.engine.snapshot_partition(id) {
+                cp.partitions.push((tp.clone(), *offset, snap));
+            }
+        }
+        let items: Vec<(u64, Transition)> = self.pending.drain(..).map(|t| {
+            self.next_seq += 1;
+            (self.next_seq, t)
+        }).collect();
+        let next_seq = self.next_seq;
+        self.store.checkpoint(&cp, |batch| {
+            for (seq, t) in &items {
+                batch.insert(format!("outbox/{seq:020}").into_bytes(), serde_json::to_vec(t).expect("serializable"));
+            }
+            batch.insert(b"meta/seq".as_slice(), &next_seq.to_be_bytes());
+        })?;
+        self.deliver_outbox()?;
+        if let Some(c) = consumer {
+            let mut tpl = TopicPartitionList::new();
+            for (tp, offset) in &assigned {
+                if *offset >= 0 {
+                    tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))?;
+                }
+            }
+            if tpl.count() > 0 {
+                // For lag tools only: the daemon never reads committed offsets back.
+                let _ = c.commit(&tpl, CommitMode::Async);
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers every outbox entry to the sink, then removes it.
+    fn deliver_outbox(&mut self) -> anyhow::Result<()> {
+        let mut items = Vec::new();
+        for kv in self.store.tree().scan_prefix(b"outbox/") {
+            let (k, v) = kv?;
+            let seq: u64 = String::from_utf8_lossy(&k["outbox/".len()..]).parse().unwrap_or(0);
+            items.push((seq, serde_json::from_slice::<Transition>(&v)?, k));
+        }
+        if items.is_empty() {
+            return Ok(());
+        }
+        if let Some(sink) = &mut self.sink {
+            let list: Vec<(u64, Transition)> = items.iter().map(|(s, t, _)| (*s, t.clone())).collect();
+            sink.deliver(&list)?;
+        }
+        let mut batch = sled::Batch::default();
+        for (_, _, k) in items {
+            batch.remove(k);
+        }
+        self.store.tree().apply_batch(batch)?;
+        Ok(())
+    }
+}
+
+/// The consumer context: rebalances checkpoint, drop and restore partition state.
+struct Ctx {
+    state: Arc<Mutex<State>>,
+}
+
+impl ClientContext for Ctx {}
+
+impl ConsumerContext for Ctx {
+    fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
+        let mut st = self.state.lock().expect("state lock");
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let elems: Vec<(String, i32)> = tpl.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect();
+                for (topic, partition) in elems {
+                    let tp = TopicPartition::new(topic.clone(), partition);
+                    let id = st.id(&tp);
+                    match st.store.partition(&tp) {
+                        Ok(Some((offset, snap))) => {
+                            st.engine.restore_partition(id, snap);
+                            let _ = tpl.set_partition_offset(&topic, partition, Offset::Offset(offset));
+                            st.assigned.insert(tp.clone(), offset);
+                            tracing::info!(message = "Partition assigned; resuming from the checkpoint.", partition = %tp, offset);
+                        }
+                        Ok(None) => {
+                            st.assigned.insert(tp.clone(), -1);
+                            tracing::info!(message = "Partition assigned with no local state; starting from its committed or earliest offset.", partition = %tp);
+                        }
+                        Err(error) => tracing::error!(message = "Cannot read partition state.", partition = %tp, %error),
+                    }
+                }
+                if let Err(error) = consumer.assign(tpl) {
+                    tracing::error!(message = "Assign failed.", %error);
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                if let Err(error) = st.checkpoint(Some(consumer)) {
+                    tracing::error!(message = "Checkpoint on revoke failed.", %error);
+                }
+                let revoked: Vec<TopicPartition> = tpl.elements().iter().map(|e| TopicPartition::new(e.topic(), e.partition())).collect();
+                for tp in revoked {
+                    let id = st.id(&tp);
+                    st.engine.drop_partition(id);
+                    st.assigned.remove(&tp);
+                    tracing::info!(message = "Partition revoked; state checkpointed and dropped.", partition = %tp);
+                }
+                let _ = consumer.unassign();
+            }
+            other => tracing::error!(message = "Rebalance error.", error = ?other),
+        }
+    }
+}
+
+fn client_config(config: &Config) -> anyhow::Result<ClientConfig> {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &config.kafka.brokers);
+    for (k, v) in &config.kafka.properties {
+        c.set(k, v.resolve().map_err(|e| anyhow::anyhow!("kafka.properties.{k}: {e}"))?);
+    }
+    Ok(c)
+}
+
+/// Runs until `shutdown` is set; then checkpoints, flushes and returns.
+pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let (rules, diags) = load_files(&config.rules, &LoadOptions::default());
+    if !diags.is_empty() {
+        for d in &diags {
+            tracing::error!(message = "Rule file problem.", problem = %d);
+        }
+        anyhow::bail!("{} problem(s) in the rule files", diags.len());
+    }
+    let store = Store::open(&config.store.path)?;
+    let mut engine = Engine::new(Arc::new(rules), config.engine.clone());
+    if let Some(alerts) = store.alerts()? {
+        engine.restore_alerts(alerts);
+    }
+    let next_seq = store.tree().get(b"meta/seq")?.map_or(0, |v| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&v[..8.min(v.len())]);
+        u64::from_be_bytes(b)
+    });
+    let sink = opts.transitions.as_deref().map(FileSink::open).transpose()?;
+    let state = Arc::new(Mutex::new(State {
+        engine,
+        store,
+        ids: BTreeMap::new(),
+        assigned: BTreeMap::new(),
+        pending: Vec::new(),
+        next_seq,
+        sink,
+        bad: BTreeMap::new(),
+    }));
+    // A crash may have left checkpointed transitions undelivered.
+    state.lock().expect("state lock").deliver_outbox()?;
+
+    let mut cc = client_config(&config)?;
+    cc.set("group.id", &config.kafka.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest");
+    let consumer: BaseConsumer<Ctx> = cc.create_with_context(Ctx { state: state.clone() })?;
+    let topics: Vec<&str> = config.kafka.topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&topics)?;
+    let dlq: Option<BaseProducer> = match &config.kafka.dead_letter_topic {
+        Some(_) => Some(client_config(&config)?.create()?),
+        None => None,
+    };
+    let decoder = Decoder::new(config.kafka.max_message_bytes);
+    let interval = StdDuration::from_millis(config.store.checkpoint_interval.as_millis().max(1) as u64);
+    let mut last_checkpoint = Instant::now();
+    tracing::info!(message = "Consuming.", topics = ?config.kafka.topics, group = %config.kafka.group_id);
+
+    while !shutdown.load(Ordering::Relaxed) {
+        let polled = consumer.poll(StdDuration::from_millis(100));
+        let mut st = state.lock().expect("state lock");
+        match polled {
+            Some(Ok(msg)) => {
+                let tp = TopicPartition::new(msg.topic(), msg.partition());
+                let id = st.id(&tp);
+                let payload = msg.payload().unwrap_or_default();
+                match decoder.decode(payload) {
+                    Ok(event) => {
+                        let State { engine, pending, .. } = &mut *st;
+                        engine.process_from(id, event, pending);
+                    }
+                    Err(error) => {
+                        *st.bad.entry(error.reason).or_default() += 1;
+                        tracing::warn!(message = "Bad message skipped.", topic = msg.topic(), partition = msg.partition(), offset = msg.offset(), reason = %error.reason, %error, excerpt = %excerpt(payload, 80));
+                        if let (Some(p), Some(topic)) = (&dlq, &config.kafka.dead_letter_topic) {
+                            let headers = OwnedHeaders::new()
+                                .insert(Header { key: "llmwatch.error", value: Some(error.to_string().as_bytes()) })
+                                .insert(Header { key: "llmwatch.source", value: Some(format!("{}/{}/{}", msg.topic(), msg.partition(), msg.offset()).as_bytes()) });
+                            let mut record = BaseRecord::<[u8], [u8]>::to(topic).payload(payload).headers(headers);
+                            if let Some(k) = msg.key() {
+                                record = record.key(k);
+                            }
+                            if let Err((e, _)) = p.send(record) {
+                                tracing::error!(message = "Dead-letter send failed.", error = %e);
+                            }
+                        }
+                    }
+                }
+                st.assigned.insert(tp, msg.offset() + 1);
+            }
+            Some(Err(error)) => tracing::warn!(message = "Kafka error.", %error),
+            None => {}
+        }
+        if last_checkpoint.elapsed() >= interval {
+            st.checkpoint(Some(&consumer))?;
+            if let Some(p) = &dlq {
+                p.poll(StdDuration::ZERO);
+            }
+            last_checkpoint = Instant::now();
+        }
+    }
+    tracing::info!(message = "Shutting down: final checkpoint.");
+    state.lock().expect("state lock").checkpoint(Some(&consumer))?;
+    if let Some(p) = &dlq {
+        let _ = p.flush(StdDuration::from_secs(5));
+    }
+    let bad = state.lock().expect("state lock").bad.clone();
+    if !bad.is_empty() {
+        tracing::info!(message = "Bad messages skipped.", counts = ?bad);
+    }
+    consumer.unsubscribe();
+    Ok(())
+}
