@@ -77,11 +77,11 @@ pub struct StoreConfig {
 /// `[limits]`: bounds that keep memory flat under pressure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
-    /// Messages buffered between the consumer and the engine; when full, the consumer
-    /// pauses instead of growing memory.
-    pub channel_capacity: usize,
     /// How long shutdown may take before the process exits anyway.
     pub shutdown_timeout: Duration,
+    /// librdkafka's prefetch queue, in KiB (`queued.max.messages.kbytes`): the bound on
+    /// memory held for messages not yet processed.
+    pub prefetch_kbytes: usize,
 }
 
 /// The whole daemon config.
@@ -102,7 +102,7 @@ const TOP_KEYS: &[&str] = &["kafka", "store", "rules", "engine", "limits", "rece
 const KAFKA_KEYS: &[&str] = &["brokers", "topics", "group_id", "dead_letter_topic", "max_message_bytes", "properties"];
 const STORE_KEYS: &[&str] = &["path", "checkpoint_interval"];
 const RULES_KEYS: &[&str] = &["paths"];
-const LIMITS_KEYS: &[&str] = &["channel_capacity", "shutdown_timeout"];
+const LIMITS_KEYS: &[&str] = &["shutdown_timeout", "prefetch_kbytes"];
 const ENGINE_KEYS: &[&str] = &["allowed_lateness", "tick", "samples", "max_series", "dedup", "attribution", "signals"];
 
 impl Config {
@@ -184,14 +184,14 @@ impl Config {
                 engine.signals = v;
             }
         }
-        let mut limits = Limits { channel_capacity: 10_000, shutdown_timeout: Duration::from_secs(10) };
+        let mut limits = Limits { shutdown_timeout: Duration::from_secs(10), prefetch_kbytes: 16 * 1024 };
         if let Some(t) = c.section(&table, "limits", false) {
             c.known_keys(t, "limits", LIMITS_KEYS);
-            if let Some(n) = c.optional_positive(t, "limits", "channel_capacity") {
-                limits.channel_capacity = n;
-            }
             if let Some(d) = c.optional_duration(t, "limits", "shutdown_timeout") {
                 limits.shutdown_timeout = d;
+            }
+            if let Some(n) = c.optional_positive(t, "limits", "prefetch_kbytes") {
+                limits.prefetch_kbytes = n;
             }
         }
         let receivers = match table.get("receivers") {
@@ -282,7 +282,7 @@ tick = "100ms"
 lateness = "30s"
 
 [limits]
-channel_capacity = "big"
+prefetch_kbytes = "big"
 "#;
         let errors = Config::parse(bad, Path::new(".")).unwrap_err();
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -296,7 +296,7 @@ channel_capacity = "big"
             "rules: missing section [rules]",
             "engine: unknown key `lateness` (did you mean `allowed_lateness`?)",
             "engine.tick: expected at least 1s",
-            "limits.channel_capacity: expected a whole number greater than 0",
+            "limits.prefetch_kbytes: expected a whole number greater than 0",
         ];
         for want in expect {
             assert!(text.iter().any(|t| t.starts_with(want)), "missing {want:?} in {text:#?}");

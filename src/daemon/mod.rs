@@ -56,6 +56,10 @@ struct State {
     next_seq: u64,
     sink: Option<FileSink>,
     bad: BTreeMap<DecodeErrorReason, u64>,
+    /// Partitions being rebuilt by replay: transitions they cause are suppressed up to this
+    /// offset (the previous owner's commit; it already notified them).
+    rebuilding: BTreeMap<TopicPartition, i64>,
+    lookback_ms: i64,
 }
 
 impl State {
@@ -150,8 +154,15 @@ impl ConsumerContext for Ctx {
                             tracing::info!(message = "Partition assigned; resuming from the checkpoint.", partition = %tp, offset);
                         }
                         Ok(None) => {
-                            st.assigned.insert(tp.clone(), -1);
-                            tracing::info!(message = "Partition assigned with no local state; starting from its committed or earliest offset.", partition = %tp);
+                            let (start, until) = rebuild_start(consumer, &topic, partition, st.lookback_ms);
+                            if let Some(start) = start {
+                                let _ = tpl.set_partition_offset(&topic, partition, Offset::Offset(start));
+                            }
+                            if let Some(until) = until {
+                                st.rebuilding.insert(tp.clone(), until);
+                            }
+                            st.assigned.insert(tp.clone(), start.unwrap_or(-1));
+                            tracing::info!(message = "Partition assigned with no local state; rebuilding it by replay, notifications suppressed up to the previous owner's offset.", partition = %tp, from = ?start, suppressed_until = ?until);
                         }
                         Err(error) => tracing::error!(message = "Cannot read partition state.", partition = %tp, %error),
                     }
@@ -178,6 +189,39 @@ impl ConsumerContext for Ctx {
     }
 }
 
+/// Where to start a partition this instance has no state for, and up to which offset its
+/// transitions were already notified by the previous owner. Starts `lookback` before now
+/// (by Kafka timestamps) so every window is whole again when it reaches the previous
+/// owner's committed offset; with no commit, the partition is new and nothing is suppressed.
+fn rebuild_start(consumer: &BaseConsumer<Ctx>, topic: &str, partition: i32, lookback_ms: i64) -> (Option<i64>, Option<i64>) {
+    let timeout = StdDuration::from_secs(5);
+    let mut q = TopicPartitionList::new();
+    if q.add_partition(topic, partition).set_offset(Offset::Invalid).is_err() {
+        return (None, None);
+    }
+    let committed = consumer
+        .committed_offsets(q, timeout)
+        .ok()
+        .and_then(|l| l.find_partition(topic, partition).map(|e| e.offset()));
+    let Some(Offset::Offset(committed)) = committed else { return (None, None) };
+    let mut t = TopicPartitionList::new();
+    let _ = t.add_partition_offset(topic, partition, Offset::Offset(wall_clock_ms() - lookback_ms));
+    let from = consumer
+        .offsets_for_times(t, timeout)
+        .ok()
+        .and_then(|l| l.find_partition(topic, partition).map(|e| e.offset()));
+    let start = match from {
+        Some(Offset::Offset(o)) => o.min(committed),
+        // Every message is older than the longest window: nothing to rebuild.
+        Some(Offset::End) => committed,
+        other => {
+            tracing::warn!(message = "Cannot look offsets up by time; resuming without a rebuild.", topic, partition, answer = ?other);
+            committed
+        }
+    };
+    (Some(start), Some(committed))
+}
+
 fn client_config(config: &Config) -> anyhow::Result<ClientConfig> {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", &config.kafka.brokers);
@@ -185,6 +229,13 @@ fn client_config(config: &Config) -> anyhow::Result<ClientConfig> {
         c.set(k, v.resolve().map_err(|e| anyhow::anyhow!("kafka.properties.{k}: {e}"))?);
     }
     Ok(c)
+}
+
+/// A stream whose newest event is at most this far behind the wall clock is live.
+const LIVE_WITHIN_MS: i64 = 10 * 60_000;
+
+fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Runs until `shutdown` is set; then checkpoints, flushes and returns.
@@ -197,6 +248,7 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
         anyhow::bail!("{} problem(s) in the rule files", diags.len());
     }
     let store = Store::open(&config.store.path)?;
+    let lookback_ms = rules.longest_lookback().as_millis() + config.engine.allowed_lateness.as_millis();
     let mut engine = Engine::new(Arc::new(rules), config.engine.clone());
     if let Some(alerts) = store.alerts()? {
         engine.restore_alerts(alerts);
@@ -216,6 +268,8 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
         next_seq,
         sink,
         bad: BTreeMap::new(),
+        rebuilding: BTreeMap::new(),
+        lookback_ms,
     }));
     // A crash may have left checkpointed transitions undelivered.
     state.lock().expect("state lock").deliver_outbox()?;
@@ -224,7 +278,10 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
     cc.set("group.id", &config.kafka.group_id)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest");
+        .set("auto.offset.reset", "earliest")
+        // The consumer thread processes inline, so memory is bounded by librdkafka's
+        // prefetch queue: cap it (a stalled disk then pauses fetching, not memory).
+        .set("queued.max.messages.kbytes", (config.limits.prefetch_kbytes).to_string());
     let consumer: BaseConsumer<Ctx> = cc.create_with_context(Ctx { state: state.clone() })?;
     let topics: Vec<&str> = config.kafka.topics.iter().map(String::as_str).collect();
     consumer.subscribe(&topics)?;
@@ -247,8 +304,17 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
                 let payload = msg.payload().unwrap_or_default();
                 match decoder.decode(payload) {
                     Ok(event) => {
-                        let State { engine, pending, .. } = &mut *st;
+                        let State { engine, pending, rebuilding, .. } = &mut *st;
+                        let before = pending.len();
                         engine.process_from(id, event, pending);
+                        if let Some(&until) = rebuilding.get(&tp) {
+                            if msg.offset() < until {
+                                pending.truncate(before);
+                            } else {
+                                rebuilding.remove(&tp);
+                                tracing::info!(message = "Partition rebuilt.", partition = %tp, offset = msg.offset());
+                            }
+                        }
                     }
                     Err(error) => {
                         *st.bad.entry(error.reason).or_default() += 1;
@@ -270,7 +336,19 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
                 st.assigned.insert(tp, msg.offset() + 1);
             }
             Some(Err(error)) => tracing::warn!(message = "Kafka error.", %error),
-            None => {}
+            None => {
+                // Caught up: let event time follow the wall clock (minus the lateness), so
+                // absent() fires and alerts resolve when traffic stops. Only for a live
+                // stream: a backlog of old events must not be declared late.
+                let State { engine, pending, .. } = &mut *st;
+                if let Some(clock) = engine.clock() {
+                    let now = wall_clock_ms();
+                    let target = now - config.engine.allowed_lateness.as_millis();
+                    if target > clock && now - clock < LIVE_WITHIN_MS {
+                        engine.advance_to(target, pending);
+                    }
+                }
+            }
         }
         if last_checkpoint.elapsed() >= interval {
             st.checkpoint(Some(&consumer))?;
@@ -281,6 +359,13 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
         }
     }
     tracing::info!(message = "Shutting down: final checkpoint.");
+    // Bound the shutdown: a stuck broker or disk must not keep the process alive forever.
+    let grace = StdDuration::from_millis(config.limits.shutdown_timeout.as_millis().max(1) as u64);
+    std::thread::spawn(move || {
+        std::thread::sleep(grace);
+        tracing::error!(message = "Shutdown took longer than limits.shutdown_timeout; exiting.");
+        std::process::exit(3);
+    });
     state.lock().expect("state lock").checkpoint(Some(&consumer))?;
     if let Some(p) = &dlq {
         let _ = p.flush(StdDuration::from_secs(5));
