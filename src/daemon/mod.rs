@@ -70,7 +70,7 @@ impl State {
 
     /// One atomic checkpoint of every assigned partition, the alerts and the pending
     /// transitions (as outbox entries); then delivery; then the Kafka commit.
-    fn checkpoint(&mut self, consumer: Option<&BaseConsumer<Ctx>>) -> anyhow::Result<()> {
+    fn checkpoint(&mut self, consumer: Option<&BaseConsumer<Ctx>>, mode: CommitMode) -> anyhow::Result<()> {
         let mut cp = Checkpoint { alerts: Some(self.engine.snapshot_alerts()), ..Default::default() };
         let assigned: Vec<(TopicPartition, i64)> = self.assigned.iter().map(|(tp, o)| (tp.clone(), *o)).collect();
         for (tp, offset) in &assigned {
@@ -100,7 +100,7 @@ impl State {
             }
             if tpl.count() > 0 {
                 // For lag tools only: the daemon never reads committed offsets back.
-                let _ = c.commit(&tpl, CommitMode::Async);
+                let _ = c.commit(&tpl, mode);
             }
         }
         Ok(())
@@ -172,7 +172,8 @@ impl ConsumerContext for Ctx {
                 }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                if let Err(error) = st.checkpoint(Some(consumer)) {
+                // Synchronous: the next owner starts its rebuild from this commit.
+                if let Err(error) = st.checkpoint(Some(consumer), CommitMode::Sync) {
                     tracing::error!(message = "Checkpoint on revoke failed.", %error);
                 }
                 let revoked: Vec<TopicPartition> = tpl.elements().iter().map(|e| TopicPartition::new(e.topic(), e.partition())).collect();
@@ -351,7 +352,7 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
             }
         }
         if last_checkpoint.elapsed() >= interval {
-            st.checkpoint(Some(&consumer))?;
+            st.checkpoint(Some(&consumer), CommitMode::Async)?;
             if let Some(p) = &dlq {
                 p.poll(StdDuration::ZERO);
             }
@@ -366,7 +367,7 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
         tracing::error!(message = "Shutdown took longer than limits.shutdown_timeout; exiting.");
         std::process::exit(3);
     });
-    state.lock().expect("state lock").checkpoint(Some(&consumer))?;
+    state.lock().expect("state lock").checkpoint(Some(&consumer), CommitMode::Sync)?;
     if let Some(p) = &dlq {
         let _ = p.flush(StdDuration::from_secs(5));
     }
