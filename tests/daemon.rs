@@ -39,9 +39,14 @@ fn stream(minutes: i64, seed: u64) -> Vec<(String, String)> {
 }
 
 fn write_config(dir: &Path, topic: &str, group: &str) -> PathBuf {
+    write_config_dlq(dir, topic, group, None)
+}
+
+fn write_config_dlq(dir: &Path, topic: &str, group: &str, dlq: Option<&str>) -> PathBuf {
     let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let dlq = dlq.map(|d| format!("dead_letter_topic = \"{d}\"\n")).unwrap_or_default();
     let config = format!(
-        "[kafka]\nbrokers = \"{}\"\ntopics = [\"{topic}\"]\ngroup_id = \"{group}\"\n\n[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n\n[store]\npath = \"{}\"\ncheckpoint_interval = \"300ms\"\n\n[rules]\npaths = [\"{}\"]\n",
+        "[kafka]\nbrokers = \"{}\"\ntopics = [\"{topic}\"]\ngroup_id = \"{group}\"\n{dlq}\n[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n\n[store]\npath = \"{}\"\ncheckpoint_interval = \"300ms\"\n\n[rules]\npaths = [\"{}\"]\n",
         support::kafka_bootstrap(),
         dir.join("store").display(),
         rules.display()
@@ -128,7 +133,8 @@ async fn transitions_equal_replay_and_bad_messages_are_skipped() {
     let expected = replay(&lines, dir.path());
     assert!(expected.iter().any(|t| t["state"] == "firing"));
 
-    let config = write_config(dir.path(), &topic, &support::unique_name("g"));
+    let dead_letters = support::new_topic("daemon-dlq", 1).await;
+    let config = write_config_dlq(dir.path(), &topic, &support::unique_name("g"), Some(&dead_letters));
     let (out, log) = (dir.path().join("transitions.jsonl"), dir.path().join("daemon.log"));
     let daemon = start_daemon(&config, &out, &log);
     wait_for_lines(&out, expected.len(), Duration::from_secs(60));
@@ -142,6 +148,28 @@ async fn transitions_equal_replay_and_bad_messages_are_skipped() {
     assert!(skipped.iter().any(|l| l.contains("reason=not_json") && l.contains("offset=100")), "{log}");
     assert!(skipped.iter().any(|l| l.contains("reason=missing_field")), "{log}");
     assert!(skipped.iter().any(|l| l.contains("reason=bad_timestamp")), "{log}");
+
+    // The bad messages were copied to the dead-letter topic with the reason in a header.
+    {
+        use rdkafka::Message;
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        use rdkafka::message::Headers;
+        let consumer: BaseConsumer = support::consumer_config(&support::unique_name("dlq")).create().unwrap();
+        consumer.subscribe(&[&dead_letters]).unwrap();
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while got.len() < 3 && Instant::now() < deadline {
+            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+                let headers = m.headers().expect("headers");
+                let error = headers.iter().find(|h| h.key == "llmwatch.error").and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned());
+                got.push((String::from_utf8_lossy(m.payload().unwrap()).into_owned(), error.unwrap_or_default()));
+            }
+        }
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0].0, "not json at all");
+        assert!(got[0].1.starts_with("not_json:"), "{got:?}");
+        assert!(got[1].1.starts_with("missing_field:"), "{got:?}");
+    }
 
     // What the store holds afterwards: the partition's next offset is the end of the topic.
     let inspect = Command::new(env!("CARGO_BIN_EXE_llmwatch")).args(["state", "inspect", "--store"]).arg(dir.path().join("store")).output().unwrap();
