@@ -3,6 +3,7 @@
 mod check;
 mod demo;
 mod generate;
+mod produce;
 mod replay;
 mod run;
 mod state;
@@ -34,6 +35,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Write a realistic generated event stream, optionally with incidents.
     Generate(generate::GenerateArgs),
+    /// Load a recorded JSONL stream into a Kafka topic.
+    Produce(produce::ProduceArgs),
     /// Replay a recorded JSONL stream through the rules and print alert transitions.
     Replay(replay::ReplayArgs),
     /// Run the daemon: consume events from Kafka, keep state in sled.
@@ -100,6 +103,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo(a) => demo::run(a),
         Command::Generate(a) => generate::run(a),
+        Command::Produce(a) => produce::run(a),
         Command::Replay(a) => replay::run(a),
         Command::State(c) => state::run(c),
         Command::Run(a) => run::run(a),

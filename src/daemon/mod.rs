@@ -293,6 +293,9 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
     let decoder = Decoder::new(config.kafka.max_message_bytes);
     let interval = StdDuration::from_millis(config.store.checkpoint_interval.as_millis().max(1) as u64);
     let mut last_checkpoint = Instant::now();
+    let (mut consumed, mut last_report, mut consumed_at_report) = (0u64, Instant::now(), 0u64);
+    // When the first message of a backlog arrived, until the consumer catches up.
+    let mut busy_since: Option<(Instant, u64)> = None;
     tracing::info!(message = "Consuming.", topics = ?config.kafka.topics, group = %config.kafka.group_id);
 
     while !shutdown.load(Ordering::Relaxed) {
@@ -335,9 +338,15 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
                     }
                 }
                 st.assigned.insert(tp, msg.offset() + 1);
+                consumed += 1;
+                busy_since.get_or_insert((Instant::now(), consumed - 1));
             }
             Some(Err(error)) => tracing::warn!(message = "Kafka error.", %error),
             None => {
+                if let Some((since, from)) = busy_since.take() {
+                    let secs = since.elapsed().as_secs_f64();
+                    tracing::info!(message = "Caught up.", messages = consumed, backlog = consumed - from, seconds = format!("{secs:.3}"), per_second = ((consumed - from) as f64 / secs.max(1e-9)).round() as u64);
+                }
                 // Caught up: let event time follow the wall clock (minus the lateness), so
                 // absent() fires and alerts resolve when traffic stops. Only for a live
                 // stream: a backlog of old events must not be declared late.
@@ -350,6 +359,11 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
                     }
                 }
             }
+        }
+        if last_report.elapsed() >= StdDuration::from_secs(10) {
+            let rate = (consumed - consumed_at_report) as f64 / last_report.elapsed().as_secs_f64();
+            tracing::info!(message = "Progress.", messages = consumed, per_second = rate.round() as u64, series = st.engine.series_count());
+            (last_report, consumed_at_report) = (Instant::now(), consumed);
         }
         if last_checkpoint.elapsed() >= interval {
             st.checkpoint(Some(&consumer), CommitMode::Async)?;
@@ -371,6 +385,7 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
     if let Some(p) = &dlq {
         let _ = p.flush(StdDuration::from_secs(5));
     }
+    tracing::info!(message = "Stopped.", messages = consumed);
     let bad = state.lock().expect("state lock").bad.clone();
     if !bad.is_empty() {
         tracing::info!(message = "Bad messages skipped.", counts = ?bad);
