@@ -204,3 +204,119 @@ async fn kill_9_and_restart_neither_loses_nor_doubles_anything() {
     stop(daemon);
     assert_eq!(without_seq(read_transitions(&out)), expected);
 }
+/// Per (rule, group): the sequence of states, with times.
+fn by_alert(items: &[Value]) -> std::collections::BTreeMap<String, Vec<(String, i64)>> {
+    let mut m: std::collections::BTreeMap<String, Vec<(String, i64)>> = Default::default();
+    for t in items {
+        let key = format!("{} {}", t["rule"], t["group"]);
+        let at = parse_rfc3339(t["at"].as_str().unwrap()).unwrap();
+        m.entry(key).or_default().push((t["state"].as_str().unwrap().to_string(), at));
+    }
+    m
+}
+
+fn assert_same_alerts(got: &[Value], want: &[Value]) {
+    let (g, w) = (by_alert(got), by_alert(want));
+    assert_eq!(g.keys().collect::<Vec<_>>(), w.keys().collect::<Vec<_>>(), "the same alerts");
+    for (k, states) in &w {
+        let mine = &g[k];
+        let names = |v: &Vec<(String, i64)>| v.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>();
+        assert_eq!(names(mine), names(states), "{k}");
+        for ((_, a), (_, b)) in mine.iter().zip(states) {
+            // Partitions interleave differently between instances; ticks may see one more
+            // or one fewer event: allow two ticks of difference.
+            assert!((a - b).abs() <= 20_000, "{k}: {a} vs {b}");
+        }
+    }
+}
+
+fn wait_until_stable(paths: &[&Path], timeout: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + timeout;
+    let mut last = (0, Instant::now());
+    loop {
+        let all: Vec<Value> = paths.iter().flat_map(|p| read_transitions(p)).collect();
+        if all.len() != last.0 {
+            last = (all.len(), Instant::now());
+        }
+        if (all.len() > 0 && last.1.elapsed() > Duration::from_secs(5)) || Instant::now() > deadline {
+            return all;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Two daemons in one group split the partitions and together emit the alerts one daemon
+/// emits; stopping one hands its partitions to the other, which rebuilds them without
+/// notifying twice. Events are keyed by model, as the deployment notes recommend.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_daemons_in_one_group_emit_what_one_emits_and_hand_over_without_loss() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let lines = stream(90, 13);
+    // Key every event by its conversation's model.
+    let mut model_of: std::collections::HashMap<String, String> = Default::default();
+    let keyed: Vec<(String, String)> = lines
+        .iter()
+        .filter(|(k, _)| k != "bad")
+        .map(|(conv, line)| {
+            let v: Value = serde_json::from_str(line).unwrap();
+            if let Some(m) = v["gen_ai.response.model"].as_str() {
+                model_of.insert(conv.clone(), m.to_string());
+            }
+            (model_of.get(conv).cloned().unwrap_or_else(|| conv.clone()), line.clone())
+        })
+        .collect();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    for f in ["walk/refusals.yaml", "crawl/latency.yaml", "walk/feedback.yaml", "crawl/errors.yaml"] {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules").join(f);
+        std::fs::copy(src, rules.join(f.replace('/', "_"))).unwrap();
+    }
+    let topic = support::new_topic("daemon-group", 4).await;
+    let half = keyed.len() / 2;
+    support::produce(&topic, keyed[..half].to_vec()).await;
+
+    let config = |name: &str, group: &str| {
+        let d = dir.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        let c = write_config(&d, &topic, group);
+        let text = std::fs::read_to_string(&c).unwrap().replace(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules").display().to_string(), &rules.display().to_string());
+        std::fs::write(&c, text).unwrap();
+        (c, d.join("transitions.jsonl"), d.join("daemon.log"))
+    };
+    // One daemon alone: the reference.
+    let (c1, o1, l1) = config("solo", &support::unique_name("solo"));
+    let solo = start_daemon(&c1, &o1, &l1);
+    // Two daemons in another group.
+    let group = support::unique_name("pair");
+    let (ca, oa, la) = config("a", &group);
+    let (cb, ob, lb) = config("b", &group);
+    let a = start_daemon(&ca, &oa, &la);
+    let b = start_daemon(&cb, &ob, &lb);
+    wait_until_stable(&[&o1, &oa, &ob], Duration::from_secs(60));
+    let la_text = std::fs::read_to_string(&la).unwrap();
+    let lb_text = std::fs::read_to_string(&lb).unwrap();
+    assert!(la_text.contains("Partition assigned") && lb_text.contains("Partition assigned"), "both members got partitions\n{la_text}\n{lb_text}");
+    // B leaves: A takes its partitions over and rebuilds them.
+    stop(b);
+    support::produce(&topic, keyed[half..].to_vec()).await;
+    let reference = wait_until_stable(&[&o1], Duration::from_secs(60));
+    // The pair needs a rebalance and a rebuild first: wait for it to catch up.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while read_transitions(&oa).len() + read_transitions(&ob).len() < reference.len() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let pair = wait_until_stable(&[&oa, &ob], Duration::from_secs(30));
+    stop(solo);
+    stop(a);
+    assert!(reference.iter().any(|t| t["state"] == "firing"), "the incidents fire");
+    let la_text = std::fs::read_to_string(&la).unwrap();
+    assert!(la_text.contains("rebuilding it by replay"), "{la_text}");
+    let mut pair_sorted = pair;
+    pair_sorted.sort_by_key(|t| parse_rfc3339(t["at"].as_str().unwrap()).unwrap());
+    if by_alert(&pair_sorted) != by_alert(&reference) {
+        eprintln!("A:\n{}\nB:\n{}", std::fs::read_to_string(&la).unwrap(), std::fs::read_to_string(&lb).unwrap());
+        eprintln!("pair:\n{}\nreference:\n{}", serde_json::to_string(&pair_sorted).unwrap(), serde_json::to_string(&reference).unwrap());
+    }
+    assert_same_alerts(&pair_sorted, &reference);
+}

@@ -56,9 +56,8 @@ struct State {
     next_seq: u64,
     sink: Option<FileSink>,
     bad: BTreeMap<DecodeErrorReason, u64>,
-    /// Partitions being rebuilt by replay: transitions they cause are suppressed up to this
-    /// offset (the previous owner's commit; it already notified them).
-    rebuilding: BTreeMap<TopicPartition, i64>,
+    /// Partitions being rebuilt by replay, up to the previous owner's commit.
+    rebuilding: BTreeMap<TopicPartition, Rebuild>,
     lookback_ms: i64,
 }
 
@@ -130,6 +129,15 @@ impl State {
     }
 }
 
+/// A partition rebuilt by replay in an engine of its own, so its series run in its own
+/// event time (as they did for the previous owner) and its transitions — already notified
+/// by that owner — are discarded. At the previous owner's commit, its windows and alerts
+/// move into the main engine and the partition continues live.
+struct Rebuild {
+    until: i64,
+    engine: Engine,
+}
+
 /// The consumer context: rebalances checkpoint, drop and restore partition state.
 struct Ctx {
     state: Arc<Mutex<State>>,
@@ -158,8 +166,11 @@ impl ConsumerContext for Ctx {
                             if let Some(start) = start {
                                 let _ = tpl.set_partition_offset(&topic, partition, Offset::Offset(start));
                             }
-                            if let Some(until) = until {
-                                st.rebuilding.insert(tp.clone(), until);
+                            if let (Some(start), Some(until)) = (start, until)
+                                && start < until
+                            {
+                                let engine = Engine::new(st.engine.rules().clone(), st.engine.config().clone());
+                                st.rebuilding.insert(tp.clone(), Rebuild { until, engine });
                             }
                             st.assigned.insert(tp.clone(), start.unwrap_or(-1));
                             tracing::info!(message = "Partition assigned with no local state; rebuilding it by replay, notifications suppressed up to the previous owner's offset.", partition = %tp, from = ?start, suppressed_until = ?until);
@@ -309,15 +320,25 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
                 match decoder.decode(payload) {
                     Ok(event) => {
                         let State { engine, pending, rebuilding, .. } = &mut *st;
-                        let before = pending.len();
-                        engine.process_from(id, event, pending);
-                        if let Some(&until) = rebuilding.get(&tp) {
+                        let mut live = Some(event);
+                        if let Some(r) = rebuilding.get_mut(&tp) {
+                            let until = r.until;
                             if msg.offset() < until {
-                                pending.truncate(before);
-                            } else {
-                                rebuilding.remove(&tp);
+                                let mut discarded = Vec::new();
+                                r.engine.process_from(0, live.take().expect("event"), &mut discarded);
+                            }
+                            if msg.offset() + 1 >= until
+                                && let Some(r) = rebuilding.remove(&tp)
+                            {
+                                if let Some(snap) = r.engine.snapshot_partition(0) {
+                                    engine.restore_partition(id, snap);
+                                }
+                                engine.merge_alerts(r.engine.snapshot_alerts());
                                 tracing::info!(message = "Partition rebuilt.", partition = %tp, offset = msg.offset());
                             }
+                        }
+                        if let Some(event) = live {
+                            engine.process_from(id, event, pending);
                         }
                     }
                     Err(error) => {
