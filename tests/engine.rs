@@ -130,14 +130,15 @@ rules:
 }
 
 #[test]
-fn windows_of_several_partitions_are_merged_and_dropping_one_forgets_its_share() {
+fn windows_of_several_partitions_are_merged_at_their_watermark_and_dropping_one_forgets_its_share() {
     let mut engine = Engine::new(rules(COUNT_PER_MODEL), EngineConfig::default());
     let mut out = Vec::new();
     engine.process_from(0, interaction("a", 0, "m", "c"), &mut out);
     engine.process_from(1, interaction("b", 1000, "m", "c"), &mut out);
     assert!(out.is_empty());
     engine.process_from(2, interaction("c", 2000, "m", "c"), &mut out);
-    assert_eq!(states(&out), vec![("m".to_string(), "firing", 2000)]);
+    // Evaluated at the series' watermark: the oldest clock of the partitions feeding it.
+    assert_eq!(states(&out), vec![("m".to_string(), "firing", 0)]);
     // Partition 2 moves away: its event no longer counts, the alert resolves on the next tick.
     engine.drop_partition(2);
     engine.advance_to(20_000, &mut out);
@@ -240,4 +241,19 @@ fn snapshot_and_restore_anywhere_gives_the_uninterrupted_transitions() {
         assert_eq!(out.len(), uninterrupted.len(), "cut at {cut}");
         assert_eq!(out, uninterrupted, "cut at {cut}");
     }
+}
+
+#[test]
+fn a_partition_consumed_late_does_not_lose_its_events_to_a_faster_one() {
+    // Partition 1 delivers an hour of traffic before partition 0 delivers its own: the
+    // series fed only by partition 0 must still see all of its events.
+    let mut engine = Engine::new(rules(COUNT_PER_MODEL), EngineConfig::default());
+    let mut out = Vec::new();
+    for i in 0..60 {
+        engine.process_from(1, interaction(&format!("x{i}"), i * MIN, "other", "c"), &mut out);
+    }
+    for i in 0..3 {
+        engine.process_from(0, interaction(&format!("y{i}"), i * 1000, "m", "c"), &mut out);
+    }
+    assert!(out.iter().any(|t| t.group[0].1 == "m" && t.state == AlertState::Firing), "{out:?}");
 }

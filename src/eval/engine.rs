@@ -239,7 +239,7 @@ impl Engine {
         part.attribution.apply(&mut event, part_now);
         let signals = part.signals.compute(&event, needs);
 
-        self.advance_to(t, out);
+        self.run_ticks(t, out);
         let now = self.clock.unwrap_or(t);
         self.stats.accepted += 1;
 
@@ -282,7 +282,8 @@ impl Engine {
                 series.push_sample(t, &id, self.config.samples);
                 series.alert_dirty = true;
             }
-            if let Some(tr) = evaluate(rule, c, series, now) {
+            let at = watermark(series, &self.partitions, now).min(now);
+            if let Some(tr) = evaluate(rule, c, series, at) {
                 self.stats.transitions += 1;
                 out.push(tr);
             }
@@ -290,9 +291,17 @@ impl Engine {
         Admission::Accepted
     }
 
-    /// Moves event time forward to `now`, evaluating every series on each tick boundary
-    /// passed (so `absent()` fires and alerts resolve without traffic).
+    /// Moves event time forward to `now` for every partition (time passes without traffic:
+    /// the end of a replay, the wall clock of a caught-up daemon), evaluating every series
+    /// on each tick boundary passed, so `absent()` fires and alerts resolve.
     pub fn advance_to(&mut self, now: Millis, out: &mut Vec<Transition>) {
+        for p in self.partitions.values_mut() {
+            p.clock = Some(p.clock.map_or(now, |c| c.max(now)));
+        }
+        self.run_ticks(now, out);
+    }
+
+    fn run_ticks(&mut self, now: Millis, out: &mut Vec<Transition>) {
         let tick = self.config.tick.as_millis().max(1);
         let Some(clock) = self.clock else {
             self.start(now, tick);
@@ -329,6 +338,11 @@ impl Engine {
         let rules = self.rules.clone();
         let before = out.len();
         for series in self.series.iter_mut() {
+            // A series fed by a partition that has not reached this time yet waits for it:
+            // its next event or a later tick evaluates it.
+            if watermark(series, &self.partitions, at) < at {
+                continue;
+            }
             let i = series.rule as usize;
             if let Some(tr) = evaluate(&rules.rules[i], &self.compiled[i], series, at) {
                 out.push(tr);
@@ -420,6 +434,14 @@ fn is_hit_based(kind: &AggKind) -> bool {
         AggKind::Change(inner) => is_hit_based(inner),
         _ => false,
     }
+}
+
+/// The event time up to which every partition feeding the series has delivered (the
+/// oldest of their clocks): a series is evaluated there, so a partition consumed later
+/// than another — a backlog, a rebuild — never sees its windows judged before its events
+/// arrived. With one partition this is simply the newest event time.
+fn watermark(series: &Series, partitions: &BTreeMap<PartitionId, PartitionState>, fallback: Millis) -> Millis {
+    series.parts.iter().filter_map(|p| partitions.get(&p.partition).and_then(|s| s.clock)).min().unwrap_or(fallback)
 }
 
 /// Evaluates one series at `now` and steps its alert.
