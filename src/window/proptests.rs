@@ -178,7 +178,7 @@ fn tolerance(kind: &AggKind) -> f64 {
     }
 }
 
-fn kinds(p: f64) -> Vec<AggKind> {
+pub(super) fn kinds(p: f64) -> Vec<AggKind> {
     use AggKind::*;
     vec![
         Count,

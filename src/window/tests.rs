@@ -45,23 +45,9 @@ fn check(agg: AggKind, events: &[(Millis, Observation)], now: Millis) -> Evaluat
     w.evaluate(&s, now)
 }
 
+/// Every aggregation, with the property tests' list (one list to keep complete).
 fn all_kinds() -> Vec<AggKind> {
-    use AggKind::*;
-    vec![
-        Count,
-        Rate,
-        Sum,
-        Avg,
-        Min,
-        Max,
-        Percentile(95.0),
-        Ratio,
-        WilsonLower,
-        Distinct,
-        Absent,
-        Change(Box::new(Count)),
-        Change(Box::new(Percentile(95.0))),
-    ]
+    super::proptests::kinds(95.0)
 }
 
 #[test]
@@ -434,22 +420,7 @@ fn serialized_form_is_small() {
 /// adding every event to one window, for every aggregation.
 #[test]
 fn merge_equals_adding_everything_to_one_window() {
-    let kinds = [
-        AggKind::Count,
-        AggKind::Rate,
-        AggKind::Sum,
-        AggKind::Avg,
-        AggKind::Min,
-        AggKind::Max,
-        AggKind::Percentile(95.0),
-        AggKind::Ratio,
-        AggKind::WilsonLower,
-        AggKind::Distinct,
-        AggKind::Absent,
-        AggKind::Change(Box::new(AggKind::Count)),
-        AggKind::Change(Box::new(AggKind::Percentile(50.0))),
-    ];
-    for agg in kinds {
+    for agg in all_kinds() {
         let s = WindowSpec { agg, window_ms: 15 * 60_000, bin_ms: 60_000 };
         let (mut a, mut b, mut all) = (SlidingWindow::new(&s, 0), SlidingWindow::new(&s, 0), SlidingWindow::new(&s, 0));
         for i in 0..600u64 {
