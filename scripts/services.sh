@@ -290,22 +290,27 @@ cmd_start() {
         log "previous run state is incomplete or unhealthy; stopping it first"
         cmd_stop
     fi
-    mkdir -p "$RUN"
-    local kafka_port smtp_port smtps_port
-    kafka_port="$(pick_port)"
-    smtp_port="$(pick_port)"
-    smtps_port="$(pick_port)"
-    while [[ "$smtp_port" == "$kafka_port" ]]; do smtp_port="$(pick_port)"; done
-    while [[ "$smtps_port" == "$kafka_port" || "$smtps_port" == "$smtp_port" ]]; do
+    local kafka_port smtp_port smtps_port attempt
+    # A picked port can be taken between the pick and the bind (or a process can die at
+    # birth): try three times with fresh ports before giving up.
+    for attempt in 1 2 3; do
+        mkdir -p "$RUN"
+        kafka_port="$(pick_port)"
+        smtp_port="$(pick_port)"
         smtps_port="$(pick_port)"
-    done
-    printf 'KAFKA_PORT=%s\nSMTP_PORT=%s\nSMTPS_PORT=%s\n' \
-        "$kafka_port" "$smtp_port" "$smtps_port" >"$RUN/state"
-
-    if ! start_tansu "$kafka_port" || ! start_smtp "$smtp_port" "$smtps_port"; then
+        while [[ "$smtp_port" == "$kafka_port" ]]; do smtp_port="$(pick_port)"; done
+        while [[ "$smtps_port" == "$kafka_port" || "$smtps_port" == "$smtp_port" ]]; do
+            smtps_port="$(pick_port)"
+        done
+        printf 'KAFKA_PORT=%s\nSMTP_PORT=%s\nSMTPS_PORT=%s\n' \
+            "$kafka_port" "$smtp_port" "$smtps_port" >"$RUN/state"
+        if start_tansu "$kafka_port" && start_smtp "$smtp_port" "$smtps_port"; then
+            break
+        fi
         cmd_stop
-        die "services failed to start"
-    fi
+        ((attempt < 3)) || die "services failed to start"
+        log "start attempt $attempt failed; retrying with other ports"
+    done
 
     cat >"$ENV_FILE.tmp" <<EOF
 # Written by scripts/services.sh start; source it before running the tests.
