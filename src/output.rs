@@ -73,8 +73,8 @@ mod tests {
 
     #[test]
     fn values_round_to_six_significant_digits() {
-        assert_eq!(round_value(0.312_500_001), 0.3125);
-        assert_eq!(round_value(2814.234_567), 2814.23);
+        assert_eq!(round_value(0.312500001), 0.3125);
+        assert_eq!(round_value(2814.234567), 2814.23);
         assert_eq!(round_value(0.0), 0.0);
         assert_eq!(round_value(1.0 / 3.0), 0.333333);
     }

@@ -106,6 +106,20 @@ impl fmt::Display for Duration {
     }
 }
 
+/// Durations are written as text in config files (`"15m"`).
+impl serde::Serialize for Duration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Duration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Duration::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,19 +145,5 @@ mod tests {
         let ms = parse_rfc3339("2026-11-27T14:20:00Z").unwrap();
         assert_eq!(format_rfc3339(ms), "2026-11-27T14:20:00Z");
         assert_eq!(parse_rfc3339("2026-11-27T15:20:00+01:00").unwrap(), ms);
-    }
-}
-
-/// Durations are written as text in config files (`"15m"`).
-impl serde::Serialize for Duration {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Duration {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Duration::parse(&text).map_err(serde::de::Error::custom)
     }
 }

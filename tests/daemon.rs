@@ -124,6 +124,7 @@ fn without_seq(mut items: Vec<Value>) -> Vec<Value> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[allow(clippy::await_holding_lock)] // the lock serializes these tests on purpose
 async fn transitions_equal_replay_and_bad_messages_are_skipped() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
@@ -178,6 +179,7 @@ async fn transitions_equal_replay_and_bad_messages_are_skipped() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[allow(clippy::await_holding_lock)] // the lock serializes these tests on purpose
 async fn kill_9_and_restart_neither_loses_nor_doubles_anything() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();

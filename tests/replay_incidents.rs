@@ -70,7 +70,7 @@ fn incidents_fire_and_resolve_at_the_right_times_and_nothing_else_fires() {
         let resolved = mine.iter().find(|t| t["state"] == "resolved" && at(t) > fired_at).unwrap_or_else(|| panic!("{rule} never resolved"));
         let resolved_at = at(resolved);
         assert!(resolved_at >= to && resolved_at <= to + 30 * MIN, "{rule} resolved at {} for an incident ending {}", resolved["at"], to);
-        assert_eq!(fired["threshold"].as_f64().is_some(), true);
+        assert!(fired["threshold"].as_f64().is_some());
         assert!(fired["events"].as_u64().is_some());
     }
 

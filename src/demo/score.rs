@@ -90,10 +90,8 @@ pub fn score(scenario: &Scenario, transitions: &[Transition]) -> Scorecard {
         for t in transitions.iter().filter(|t| explains(incident, t)) {
             let group = crate::output::group_text(t);
             match t.state {
-                AlertState::Firing if !t.reminder => {
-                    if !detections.iter().any(|d| d.rule == t.rule && d.group == group) {
-                        detections.push(Detection { rule: t.rule.clone(), group, fired_at: t.at_ms, resolved_at: None });
-                    }
+                AlertState::Firing if !t.reminder && !detections.iter().any(|d| d.rule == t.rule && d.group == group) => {
+                    detections.push(Detection { rule: t.rule.clone(), group, fired_at: t.at_ms, resolved_at: None });
                 }
                 AlertState::Resolved => {
                     if let Some(d) = detections.iter_mut().find(|d| d.rule == t.rule && d.group == group && d.resolved_at.is_none()) {

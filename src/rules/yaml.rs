@@ -164,7 +164,7 @@ impl<'a> Node<'a> {
     }
 
     /// Converts to JSON (for inline events in rule tests).
-    pub fn to_json(&self, src: &str) -> serde_json::Value {
+    pub fn to_json(self, src: &str) -> serde_json::Value {
         match &self.yaml.data {
             YamlData::Mapping(_) => serde_json::Value::Object(
                 self.entries(src)

@@ -11,7 +11,7 @@ pub struct PriceTable {
 impl PriceTable {
     pub fn new(prices: &[Price]) -> Self {
         let mut prices = prices.to_vec();
-        prices.sort_by(|a, b| b.model.len().cmp(&a.model.len()));
+        prices.sort_by_key(|p| std::cmp::Reverse(p.model.len()));
         PriceTable { prices }
     }
 

@@ -14,7 +14,7 @@ impl RefusalMatcher {
             .iter()
             .filter(|p| !p.trim().is_empty())
             // Typographic and straight apostrophes alike: models emit both.
-            .map(|p| regex::escape(p.trim()).replace('\'', "['’]").replace('’', "['’]"))
+            .map(|p| regex::escape(p.trim()).replace(['\'', '’'], "['’]"))
             .collect();
         let regex = if alternatives.is_empty() { None } else { Some(Regex::new(&format!("(?i)(?:{})", alternatives.join("|")))?) };
         Ok(RefusalMatcher { regex, scan_chars })
