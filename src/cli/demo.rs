@@ -150,11 +150,7 @@ fn firing_now(transitions: &[Transition]) -> Vec<String> {
     for t in transitions {
         let key = format!("{}{{{}}}", t.rule, group_text(t));
         match t.state {
-            AlertState::Firing => {
-                if !firing.contains(&key) {
-                    firing.push(key);
-                }
-            }
+            AlertState::Firing if !firing.contains(&key) => firing.push(key),
             AlertState::Resolved => firing.retain(|k| k != &key),
             _ => {}
         }
