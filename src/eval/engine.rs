@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alert::Timing;
 use super::series::{PartitionId, Series, group_hash, label_values, labels_hash, series_hash};
-use super::{AlertState, Transition};
+use super::Transition;
 use crate::event::{Attribution, AttributionConfig, Dedup, DedupConfig, Event};
 use crate::field::Record;
 use crate::rules::{Rule, RuleSet};
@@ -464,9 +464,3 @@ fn evaluate(rule: &Rule, c: &Compiled, series: &mut Series, now: Millis) -> Opti
     })
 }
 
-impl AlertState {
-    /// Whether this transition is one a person is told about.
-    pub fn is_notifiable(self) -> bool {
-        matches!(self, AlertState::Firing | AlertState::Resolved)
-    }
-}

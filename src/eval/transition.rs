@@ -19,6 +19,11 @@ pub enum AlertState {
 }
 
 impl AlertState {
+    /// Whether this transition is one a person is told about.
+    pub fn is_notifiable(self) -> bool {
+        matches!(self, AlertState::Firing | AlertState::Resolved)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AlertState::Pending => "pending",
