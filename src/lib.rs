@@ -13,6 +13,7 @@ pub mod demo;
 pub mod eval;
 pub mod expr;
 pub mod field;
+pub mod notify;
 pub mod rules;
 pub mod signals;
 pub mod output;

@@ -30,7 +30,7 @@ pub fn transition_json(t: &Transition, evidence: bool) -> Value {
     });
     if evidence {
         let m = obj.as_object_mut().expect("object");
-        m.insert("samples".into(), json!(t.samples));
+        m.insert("samples".into(), json!(t.samples.iter().map(|s| &s.id).collect::<Vec<_>>()));
         if let Some(since) = t.firing_since_ms {
             m.insert("firing_since".into(), json!(format_rfc3339(since)));
         }

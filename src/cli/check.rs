@@ -12,6 +12,9 @@ use llmwatch::rules::{LoadOptions, load_files};
 pub struct CheckArgs {
     /// Rule files or directories (default: rules/).
     pub paths: Vec<PathBuf>,
+    /// A daemon config: `notify:` entries must then name its receivers.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// Only print problems, not the summary.
     #[arg(short, long)]
     pub quiet: bool,
@@ -19,7 +22,12 @@ pub struct CheckArgs {
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let paths = if args.paths.is_empty() { vec![super::default_rules_dir()] } else { args.paths };
-    let (set, diags) = load_files(&paths, &LoadOptions::default());
+    let mut opts = LoadOptions::default();
+    if let Some(c) = &args.config {
+        let config = llmwatch::config::Config::load(c).map_err(|e| anyhow::anyhow!("{e}"))?;
+        opts.receivers = Some(config.notify.receiver_names().into_iter().collect());
+    }
+    let (set, diags) = load_files(&paths, &opts);
     let mut out = std::io::stdout().lock();
     for d in &diags {
         writeln!(out, "{d}")?;

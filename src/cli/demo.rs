@@ -54,6 +54,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     writeln!(out, "           answered in English, a third of requests refused, latency ×2.5. Rolled back at {}.\n", hhmm(bad_to))?;
     out.flush()?;
 
+    let notify = llmwatch::demo::demo_notify_config();
+    let mut stager = llmwatch::notify::Stager::new(&notify);
+    let mut staged = Vec::new();
     let mut engine = Engine::new(Arc::new(rules), EngineConfig::default());
     let decoder = Decoder::default();
     let mut transitions: Vec<Transition> = Vec::new();
@@ -75,6 +78,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         engine.process(decoded, &mut fresh);
         busy += t0.elapsed();
         events += 1;
+        staged.extend(stager.stage(engine.rules(), &fresh));
         for tr in fresh.drain(..) {
             writeln!(transitions_file, "{}", transition_json(&tr, true))?;
             if tr.state.is_notifiable() {
@@ -97,6 +101,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     events_file.flush()?;
     transitions_file.flush()?;
+    if let Some(clock) = engine.clock() {
+        staged.extend(stager.tick(engine.rules(), clock + notify.flap.period.as_millis()));
+    }
+    let messages_dir = args.out.join("messages");
+    if messages_dir.exists() {
+        std::fs::remove_dir_all(&messages_dir)?;
+    }
+    let written = llmwatch::notify::preview::write_messages(&notify, &staged, &messages_dir)?;
 
     let card = score(&scenario, &transitions);
     writeln!(out, "\nSummary")?;
@@ -123,6 +135,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             writeln!(out, "    {} {} {{{}}}", hhmmss(t.at_ms), t.rule, group_text(t))?;
         }
     }
+    writeln!(out, "\nMessages on-call would have received ({} Slack and e-mail messages, grouped per receiver within {}):", written.len(), notify.group_wait)?;
+    for w in written.iter().take(8) {
+        writeln!(out, "  {}  {:<13} {}", hhmmss(w.at_ms), w.receiver, w.title)?;
+    }
+    if written.len() > 8 {
+        writeln!(out, "  … and {} more", written.len() - 8)?;
+    }
+    writeln!(out, "  rendered in {}/ (Slack Block Kit request bodies as .json, e-mails as .eml)", messages_dir.display())?;
     writeln!(out, "\n  wrote {0}/events.jsonl and {0}/transitions.jsonl; replay them with:", args.out.display())?;
     writeln!(out, "    llmwatch replay --rules rules --events {}/events.jsonl --output table", args.out.display())?;
     Ok(ExitCode::SUCCESS)

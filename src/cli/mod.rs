@@ -6,6 +6,7 @@ mod generate;
 mod produce;
 mod replay;
 mod run;
+mod silence;
 mod state;
 mod test;
 
@@ -47,6 +48,9 @@ pub enum Command {
     /// Look into the daemon's state store.
     #[command(subcommand)]
     State(state::StateCommand),
+    /// Mute notifications matching labels for a while.
+    #[command(subcommand)]
+    Silence(silence::SilenceCommand),
     /// Validate and test rule files.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -108,6 +112,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::State(c) => state::run(c),
         Command::Run(a) => run::run(a),
         Command::Config(c) => run::check(c),
+        Command::Silence(c) => silence::run(c),
         Command::Rules(RulesCommand::Check(a)) => check::run(a),
         Command::Rules(RulesCommand::Test(a)) => test::run(a),
     }

@@ -39,8 +39,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 pub fn check(cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
     let ConfigCommand::Check { file } = cmd;
     match Config::load(&file) {
-        Ok(_) => {
-            eprintln!("ok: {}", file.display());
+        Ok(config) => {
+            // The rules the config names must load, and name only its receivers.
+            let opts = llmwatch::rules::LoadOptions { receivers: Some(config.notify.receiver_names().into_iter().collect()), ..Default::default() };
+            let (set, diags) = llmwatch::rules::load_files(&config.rules, &opts);
+            for d in &diags {
+                println!("{d}");
+            }
+            if !diags.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+            eprintln!("ok: {} ({} rules, {} receivers)", file.display(), set.rules.len(), config.notify.receivers.len());
             Ok(ExitCode::SUCCESS)
         }
         Err(errors) => {

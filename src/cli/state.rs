@@ -51,6 +51,21 @@ pub fn run(cmd: StateCommand) -> anyhow::Result<ExitCode> {
         }
         None => writeln!(out, "\nalerts: none recorded")?,
     }
-    writeln!(out, "\noutbox: {} entries", r.outbox)?;
+    let outbox = llmwatch::notify::Outbox::new(store.tree().clone());
+    let pending = outbox.pending()?;
+    writeln!(out, "\noutbox: {} notification(s) undelivered", r.outbox)?;
+    for e in &pending {
+        let err = e.last_error.as_deref().map(|e| format!(", last error: {e}")).unwrap_or_default();
+        writeln!(out, "  #{:<6} {:<20} {:<9} {} (attempts {}{err})", e.seq, e.receiver, e.notification.kind.as_str(), e.notification.alert_key(), e.attempts)?;
+    }
+    let log = outbox.log()?;
+    writeln!(out, "\ndelivery log: {} record(s); newest:", log.len())?;
+    for l in log.iter().rev().take(20) {
+        let detail = l.detail.as_deref().unwrap_or("");
+        writeln!(out, "  {} {:<20} {:<9} {:<9} {} {detail}", format_rfc3339(l.at_ms), l.receiver, format!("{:?}", l.fate).to_lowercase(), l.kind, l.alert)?;
+    }
+    if r.transition_log > 0 {
+        writeln!(out, "\ntransitions not yet written to the --transitions file: {}", r.transition_log)?;
+    }
     Ok(ExitCode::SUCCESS)
 }

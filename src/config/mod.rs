@@ -15,6 +15,7 @@ pub use check::Checker;
 pub use secret::{Secret, SecretError};
 
 use crate::eval::EngineConfig;
+use crate::notify::NotifyConfig;
 use crate::time::Duration;
 
 /// One config problem: the key path and what was expected.
@@ -93,9 +94,8 @@ pub struct Config {
     pub rules: Vec<PathBuf>,
     pub engine: EngineConfig,
     pub limits: Limits,
-    /// `[[receivers]]` and `[routing]`, decoded by the notification module.
-    pub receivers: Vec<toml::Value>,
-    pub routing: Option<toml::Value>,
+    /// `[[receivers]]` and `[routing]`.
+    pub notify: NotifyConfig,
 }
 
 const TOP_KEYS: &[&str] = &["kafka", "store", "rules", "engine", "limits", "receivers", "routing"];
@@ -194,15 +194,7 @@ impl Config {
                 limits.prefetch_kbytes = n;
             }
         }
-        let receivers = match table.get("receivers") {
-            None => Vec::new(),
-            Some(toml::Value::Array(a)) => a.clone(),
-            Some(_) => {
-                c.error("receivers", "expected an array of tables ([[receivers]])");
-                Vec::new()
-            }
-        };
-        let routing = table.get("routing").cloned();
+        let notify = NotifyConfig::decode(&table, &mut c, base);
         if c.errors.is_empty() {
             Ok(Config {
                 kafka: kafka.expect("checked"),
@@ -210,8 +202,7 @@ impl Config {
                 rules: rules.expect("checked"),
                 engine,
                 limits,
-                receivers,
-                routing,
+                notify,
             })
         } else {
             Err(c.errors)

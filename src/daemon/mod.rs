@@ -30,6 +30,9 @@ use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
 use crate::config::Config;
 use crate::eval::{Engine, PartitionId, Transition};
+use crate::notify::outbox::FLAP_KEY;
+use crate::notify::sender::wall_clock_ms as notify_now;
+use crate::notify::{Outbox, Sender, SenderHandle, Stager};
 use crate::event::{DecodeErrorReason, Decoder};
 use crate::rules::{LoadOptions, load_files};
 use crate::source::jsonl::excerpt;
@@ -59,6 +62,10 @@ struct State {
     /// Partitions being rebuilt by replay, up to the previous owner's commit.
     rebuilding: BTreeMap<TopicPartition, Rebuild>,
     lookback_ms: i64,
+    /// Routing and flap control of notifications (state checkpointed under `notify/flap`).
+    stager: Stager,
+    notify_seq: u64,
+    sender: Option<SenderHandle>,
 }
 
 impl State {
@@ -83,12 +90,32 @@ impl State {
             (self.next_seq, t)
         }).collect();
         let next_seq = self.next_seq;
+        // Notifications are staged in the same batch as the state that produced them.
+        let transitions: Vec<Transition> = items.iter().map(|(_, t)| t.clone()).collect();
+        let rules = self.engine.rules().clone();
+        let mut staged = self.stager.stage(&rules, &transitions);
+        if let Some(clock) = self.engine.clock() {
+            staged.extend(self.stager.tick(&rules, clock));
+        }
+        let flap = serde_json::to_vec(&self.stager.snapshot()).expect("serializable");
+        let mut notify_seq = self.notify_seq;
         self.store.checkpoint(&cp, |batch| {
             for (seq, t) in &items {
                 batch.insert(format!("outbox/{seq:020}").into_bytes(), serde_json::to_vec(t).expect("serializable"));
             }
             batch.insert(b"meta/seq".as_slice(), &next_seq.to_be_bytes());
+            if !staged.is_empty() {
+                Outbox::stage_into(batch, &mut notify_seq, &staged, notify_now());
+            }
+            batch.insert(FLAP_KEY, flap);
         })?;
+        self.notify_seq = notify_seq;
+        if let Some(h) = &self.sender
+            && !staged.is_empty()
+        {
+            h.depth.fetch_add(staged.len(), std::sync::atomic::Ordering::Relaxed);
+            h.wake.notify_one();
+        }
         self.deliver_outbox()?;
         if let Some(c) = consumer {
             let mut tpl = TopicPartitionList::new();
@@ -252,7 +279,8 @@ fn wall_clock_ms() -> i64 {
 
 /// Runs until `shutdown` is set; then checkpoints, flushes and returns.
 pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyhow::Result<()> {
-    let (rules, diags) = load_files(&config.rules, &LoadOptions::default());
+    let load = LoadOptions { receivers: Some(config.notify.receiver_names().into_iter().collect()), ..LoadOptions::default() };
+    let (rules, diags) = load_files(&config.rules, &load);
     if !diags.is_empty() {
         for d in &diags {
             tracing::error!(message = "Rule file problem.", problem = %d);
@@ -271,6 +299,27 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
         u64::from_be_bytes(b)
     });
     let sink = opts.transitions.as_deref().map(FileSink::open).transpose()?;
+    let outbox = Outbox::new(store.tree().clone());
+    let mut stager = Stager::new(&config.notify);
+    if let Some(v) = store.tree().get(FLAP_KEY)? {
+        match serde_json::from_slice(&v) {
+            Ok(flap) => stager.restore(flap),
+            Err(error) => tracing::warn!(message = "Flap memory unreadable; starting without it.", %error),
+        }
+    }
+    let notify_seq = outbox.last_seq()?;
+    // The sender starts before consuming, so a crash's leftover outbox drains first.
+    let stop_sender = Arc::new(AtomicBool::new(false));
+    let (sender, sender_thread) = if config.notify.receivers.is_empty() {
+        (None, None)
+    } else {
+        let sender = Sender::new(outbox.clone(), config.notify.clone())?;
+        let handle = sender.handle();
+        handle.depth.store(outbox.depth(), Ordering::Relaxed);
+        let thread = crate::notify::spawn_sender(sender, stop_sender.clone())?;
+        tracing::info!(message = "Notifications on.", receivers = ?config.notify.receiver_names(), pending = outbox.depth());
+        (Some(handle), Some(thread))
+    };
     let state = Arc::new(Mutex::new(State {
         engine,
         store,
@@ -282,6 +331,9 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
         bad: BTreeMap::new(),
         rebuilding: BTreeMap::new(),
         lookback_ms,
+        stager,
+        notify_seq,
+        sender: sender.clone(),
     }));
     // A crash may have left checkpointed transitions undelivered.
     state.lock().expect("state lock").deliver_outbox()?;
@@ -309,7 +361,28 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
     let mut busy_since: Option<(Instant, u64)> = None;
     tracing::info!(message = "Consuming.", topics = ?config.kafka.topics, group = %config.kafka.group_id);
 
+    let mut paused = false;
     while !shutdown.load(Ordering::Relaxed) {
+        // Backpressure: a stalled receiver grows the outbox, not memory; past the limit
+        // the consumer pauses (still polling, so rebalances are served) until it drains.
+        if let Some(h) = &sender {
+            let depth = h.depth.load(Ordering::Relaxed);
+            let over = depth > config.notify.max_outbox;
+            if over != paused {
+                if let Ok(assignment) = consumer.assignment() {
+                    let r = if over { consumer.pause(&assignment) } else { consumer.resume(&assignment) };
+                    if let Err(error) = r {
+                        tracing::error!(message = "Pause/resume failed.", %error);
+                    }
+                }
+                paused = over;
+                if over {
+                    tracing::warn!(message = "Outbox full; consumption paused until notifications drain.", depth, limit = config.notify.max_outbox);
+                } else {
+                    tracing::info!(message = "Outbox drained; consumption resumed.", depth);
+                }
+            }
+        }
         let polled = consumer.poll(StdDuration::from_millis(100));
         let mut st = state.lock().expect("state lock");
         match polled {
@@ -405,6 +478,18 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
     state.lock().expect("state lock").checkpoint(Some(&consumer), CommitMode::Sync)?;
     if let Some(p) = &dlq {
         let _ = p.flush(StdDuration::from_secs(5));
+    }
+    stop_sender.store(true, Ordering::Relaxed);
+    if let Some(h) = &sender {
+        h.wake.notify_one();
+    }
+    if let Some(t) = sender_thread {
+        // A send in flight may take up to its timeout; don't wait that long. Its entry
+        // stays in the outbox and goes out (once) after the restart.
+        let deadline = Instant::now() + StdDuration::from_secs(3);
+        while !t.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(StdDuration::from_millis(20));
+        }
     }
     tracing::info!(message = "Stopped.", messages = consumed);
     let bad = state.lock().expect("state lock").bad.clone();

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::alert::Timing;
 use super::series::{PartitionId, Series, group_hash, label_values, labels_hash, series_hash};
 use super::Transition;
+use super::transition::pack_sample;
 use crate::event::{Attribution, AttributionConfig, Dedup, DedupConfig, Event};
 use crate::field::Record;
 use crate::rules::{Rule, RuleSet};
@@ -244,7 +245,7 @@ impl Engine {
         self.stats.accepted += 1;
 
         let rec = Record::new(&event, &signals);
-        let id: Arc<str> = Arc::from(&*event.id);
+        let id: Arc<str> = pack_sample(&event.id, event.output.as_deref().or(event.comment.as_deref()).or(event.input.as_deref()));
         let rules = self.rules.clone();
         let scratch = &mut self.scratch;
         scratch.when_value.iter_mut().for_each(|v| *v = 0);

@@ -14,4 +14,4 @@ pub use alert::{Phase, Step, Timing};
 pub use engine::{Admission, Engine, EngineConfig, EngineStats, PartitionState};
 pub use series::PartitionId;
 pub use snapshot::{AlertRecord, AlertsSnapshot, PartitionSnapshot, WindowRecord};
-pub use transition::{AlertState, Transition};
+pub use transition::{AlertState, EXCERPT_CHARS, Sample, Transition, pack_sample};

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::alert::Phase;
+use super::transition::Sample;
 use crate::field::{Field, Record, Value};
 use crate::time::Millis;
 use crate::window::{Evaluation, SlidingWindow, WindowSpec};
@@ -37,7 +38,8 @@ pub struct Series {
     /// When the series was created: the start of silence for `absent()`.
     pub created_ms: Millis,
     pub phase: Phase,
-    /// Recent event ids (newest last), evidence for transitions.
+    /// Recent events (newest last), packed id + excerpt (`transition::pack_sample`),
+    /// evidence for transitions.
     pub samples: VecDeque<(Millis, Arc<str>)>,
     /// Alert phase or samples changed since the last checkpoint.
     pub alert_dirty: bool,
@@ -85,9 +87,9 @@ impl Series {
         self.samples.push_back((t, id.clone()));
     }
 
-    /// Sample ids still inside the window ending at `now`.
-    pub fn samples_since(&self, since: Millis) -> Vec<String> {
-        self.samples.iter().filter(|(t, _)| *t > since).map(|(_, id)| id.to_string()).collect()
+    /// Samples still inside the window ending at `now`.
+    pub fn samples_since(&self, since: Millis) -> Vec<Sample> {
+        self.samples.iter().filter(|(t, _)| *t > since).map(|(_, packed)| Sample::unpack(packed)).collect()
     }
 
     /// Whether the stored labels equal the event's group values, without allocating.

@@ -48,10 +48,101 @@ pub struct Transition {
     pub threshold: f64,
     /// Events in the window at that time.
     pub events: u64,
-    /// A few ids of recent events in the window, as evidence.
-    pub samples: Vec<String>,
+    /// A few recent events in the window, as evidence.
+    pub samples: Vec<Sample>,
     /// Set on reminders (`repeat_interval`) of an alert already firing.
     pub reminder: bool,
     /// When the alert first fired (for firing, reminders and resolved).
     pub firing_since_ms: Option<Millis>,
+}
+
+/// One sampled event: its id and a short excerpt of its text (unredacted: redaction is the
+/// presentation's job, see `notify::redact`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SampleRepr")]
+pub struct Sample {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
+}
+
+/// Outbox entries written before excerpts existed hold bare ids.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SampleRepr {
+    Id(String),
+    Full {
+        id: String,
+        #[serde(default)]
+        excerpt: Option<String>,
+    },
+}
+
+impl From<SampleRepr> for Sample {
+    fn from(r: SampleRepr) -> Sample {
+        match r {
+            SampleRepr::Id(id) => Sample { id, excerpt: None },
+            SampleRepr::Full { id, excerpt } => Sample { id, excerpt },
+        }
+    }
+}
+
+impl Sample {
+    /// Decodes the packed form the engine keeps (see [`pack_sample`]).
+    pub fn unpack(packed: &str) -> Sample {
+        match packed.split_once('\0') {
+            Some((id, excerpt)) => Sample { id: id.to_string(), excerpt: Some(excerpt.to_string()) },
+            None => Sample { id: packed.to_string(), excerpt: None },
+        }
+    }
+}
+
+/// Longest excerpt kept per sampled event, in characters.
+pub const EXCERPT_CHARS: usize = 160;
+
+/// Packs an event id and an excerpt of its text into one string, `id NUL excerpt`: one
+/// allocation per event, shared by every rule that samples it, and the same
+/// `(time, string)` shape in checkpoints as bare ids had (so the layout did not change).
+/// An id containing NUL keeps no excerpt rather than being split wrongly.
+pub fn pack_sample(id: &str, text: Option<&str>) -> std::sync::Arc<str> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty() && !id.contains('\0')) else {
+        return std::sync::Arc::from(id);
+    };
+    let mut s = String::with_capacity(id.len() + 1 + text.len().min(EXCERPT_CHARS * 2));
+    s.push_str(id);
+    s.push('\0');
+    let mut last_space = false;
+    for c in text.chars().take(EXCERPT_CHARS) {
+        let space = c.is_whitespace() || c == '\0';
+        if !(space && last_space) {
+            s.push(if space { ' ' } else { c });
+        }
+        last_space = space;
+    }
+    if text.chars().nth(EXCERPT_CHARS).is_some() {
+        s.push('…');
+    }
+    std::sync::Arc::from(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_pack_and_unpack() {
+        let p = pack_sample("e1", Some("Bonjour,\n\n  je voudrais"));
+        assert_eq!(Sample::unpack(&p), Sample { id: "e1".into(), excerpt: Some("Bonjour, je voudrais".into()) });
+        assert_eq!(Sample::unpack(&pack_sample("e2", None)), Sample { id: "e2".into(), excerpt: None });
+        let long = "x".repeat(500);
+        let e = Sample::unpack(&pack_sample("e3", Some(&long))).excerpt.unwrap();
+        assert_eq!(e.chars().count(), EXCERPT_CHARS + 1);
+    }
+
+    #[test]
+    fn old_outbox_samples_decode_as_bare_ids() {
+        let s: Vec<Sample> = serde_json::from_str(r#"["a", {"id": "b", "excerpt": "hi"}]"#).unwrap();
+        assert_eq!(s[0], Sample { id: "a".into(), excerpt: None });
+        assert_eq!(s[1].excerpt.as_deref(), Some("hi"));
+    }
 }

@@ -12,7 +12,7 @@ mod cost;
 mod json;
 mod language;
 mod memory;
-mod pii;
+pub mod pii;
 mod refusal;
 mod rephrase;
 

@@ -63,6 +63,27 @@ pub fn find(text: &str) -> Found {
     found
 }
 
+/// `text` with every e-mail address, phone number and payment card number (by the same
+/// definitions as detection, so what is flagged is what is masked) replaced by `[email]`,
+/// `[phone]` or `[card]`. Digit runs that are neither (dates, order numbers) stay.
+pub fn mask(text: &str) -> String {
+    let text = email().replace_all(text, "[email]");
+    digits_run()
+        .replace_all(&text, |c: &regex::Captures<'_>| {
+            let raw = &c[0];
+            let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+            let grouped_like_a_card = raw.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '-');
+            if (13..=19).contains(&digits.len()) && grouped_like_a_card && luhn(&digits) {
+                "[card]".to_string()
+            } else if (9..=15).contains(&digits.len()) {
+                "[phone]".to_string()
+            } else {
+                raw.to_string()
+            }
+        })
+        .into_owned()
+}
+
 /// True when the output holds personal data the input did not.
 pub fn leaks(input: Option<&str>, output: &str) -> bool {
     let out = find(output);

@@ -10,6 +10,8 @@
 //! | `offset/<topic>/<partition>` | next offset to consume, i64 big-endian |
 //! | `part/<topic>/<partition>` | the partition's [`PartitionSnapshot`], postcard |
 //! | `alerts` | the engine-wide [`AlertsSnapshot`], postcard |
+//! | `outbox/<seq>`, `meta/seq` | transitions not yet appended to `run --transitions FILE` |
+//! | `notify/…` | the notification outbox, delivery log and flap memory (`notify::outbox`) |
 //!
 //! Partition numbers are zero-padded to ten digits so keys sort numerically.
 //!
@@ -84,7 +86,10 @@ pub struct Inspection {
     pub layout: u32,
     pub partitions: Vec<PartitionSummary>,
     pub alerts: Option<AlertsSnapshot>,
+    /// Notifications not yet delivered (`notify/out/`).
     pub outbox: usize,
+    /// Transitions not yet appended to the `--transitions` file (`outbox/`).
+    pub transition_log: usize,
     pub bytes_on_disk: u64,
 }
 
@@ -215,7 +220,8 @@ impl Store {
             out.partitions.push(PartitionSummary { tp, next_offset, windows: per_rule, clock: snap.state.clock, state_bytes: v.len() });
         }
         out.alerts = self.alerts()?;
-        out.outbox = self.tree.scan_prefix(b"outbox/").count();
+        out.outbox = self.tree.scan_prefix(b"notify/out/").count();
+        out.transition_log = self.tree.scan_prefix(b"outbox/").count();
         out.bytes_on_disk = self.db.size_on_disk()?;
         Ok(out)
     }

@@ -465,7 +465,8 @@ struct StandInState {
 /// An in-process HTTP server standing in for the Slack Web API and incoming webhooks.
 ///
 /// * `POST {api_url}/chat.postMessage` answers `{"ok":true,"channel":..,"ts":..,"message":..}`
-///   echoing the request; any other `{api_url}/METHOD` answers `{"ok":true}`.
+///   echoing the request (a new `ts` each time); `chat.update` answers the same with the
+///   request's `ts`; any other `{api_url}/METHOD` answers `{"ok":true}`.
 /// * Any path outside `/api/` (use [`SlackStandIn::webhook_url`]) answers `ok` as text, like
 ///   Slack's incoming webhooks.
 /// * [`SlackStandIn::fail_next`] makes the next N requests fail (429, 500 or an API error).
@@ -626,9 +627,13 @@ async fn slack_handler(
             // Webhooks report errors as a 4xx text body.
             (400, (StatusCode::BAD_REQUEST, code).into_response())
         }
-        None if path == "/api/chat.postMessage" => {
-            s.ts_counter += 1;
-            let ts = format!("1700000000.{:06}", s.ts_counter);
+        None if path == "/api/chat.postMessage" || path == "/api/chat.update" => {
+            // chat.update keeps the message's ts; chat.postMessage mints a new one.
+            let update = path == "/api/chat.update";
+            if !update {
+                s.ts_counter += 1;
+            }
+            let minted = format!("1700000000.{:06}", s.ts_counter);
             let req_json = json.clone().or_else(|| {
                 form.as_ref().map(|f: &Vec<(String, String)>| {
                     serde_json::Value::Object(
@@ -640,6 +645,10 @@ async fn slack_handler(
             });
             let field = |k: &str| req_json.as_ref().and_then(|j| j.get(k)).cloned();
             let channel = field("channel").unwrap_or(serde_json::Value::String("C000".into()));
+            let ts = match field("ts") {
+                Some(serde_json::Value::String(ts)) if update => ts,
+                _ => minted,
+            };
             let mut message = serde_json::json!({"ts": ts, "type": "message"});
             for k in ["text", "blocks", "attachments"] {
                 if let Some(v) = field(k) {

@@ -1,0 +1,133 @@
+//! Writes the messages a run would have sent, without sending them: the exact
+//! `chat.postMessage` / `chat.update` / webhook bodies as JSON and the e-mails as `.eml`.
+//! `llmwatch demo` uses it so a new user sees the messages without any account.
+//!
+//! Grouping follows the sender's rules on event time (a replay has no wall clock):
+//! notifications for one receiver within `group_wait` of the first go out as one message,
+//! and a Slack bot receiver updates the message of an alert when it resolves.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::config::{NotifyConfig, ReceiverKind, SlackTarget};
+use super::email::email_message;
+use super::notification::{Kind, Notification};
+use super::slack::{MAX_ALERTS_PER_MESSAGE, preview as slack_body};
+use super::stage::Staged;
+use crate::time::{Millis, format_rfc3339};
+
+/// One message written.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub path: PathBuf,
+    pub receiver: String,
+    pub at_ms: Millis,
+    pub title: String,
+}
+
+/// Writes the messages for `staged` (in event-time order) into `dir`.
+pub fn write_messages(config: &NotifyConfig, staged: &[Staged], dir: &Path) -> anyhow::Result<Vec<Written>> {
+    std::fs::create_dir_all(dir)?;
+    let gw = config.group_wait.as_millis();
+    // Per receiver, split into groups by group_wait from each group's first notification.
+    let mut groups: Vec<(Millis, String, Vec<Notification>)> = Vec::new();
+    let mut by_receiver: BTreeMap<&str, Vec<&Notification>> = BTreeMap::new();
+    for s in staged {
+        by_receiver.entry(s.receiver.as_str()).or_default().push(&s.notification);
+    }
+    for (receiver, list) in by_receiver {
+        let mut current: Option<(Millis, Vec<Notification>)> = None;
+        for n in list {
+            let t = n.transition.at_ms;
+            match &mut current {
+                Some((start, ns)) if t < *start + gw && ns.len() < MAX_ALERTS_PER_MESSAGE => ns.push(n.clone()),
+                _ => {
+                    if let Some((start, ns)) = current.take() {
+                        groups.push((start, receiver.to_string(), ns));
+                    }
+                    current = Some((t, vec![n.clone()]));
+                }
+            }
+        }
+        if let Some((start, ns)) = current {
+            groups.push((start, receiver.to_string(), ns));
+        }
+    }
+    groups.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+
+    // Slack bot messages by receiver: alert → (ts, what the message shows).
+    let mut open: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut messages: BTreeMap<String, Vec<Notification>> = BTreeMap::new();
+    let mut written = Vec::new();
+    let mut n = 0usize;
+    for (at, receiver, ns) in groups {
+        let Some(r) = config.receiver(&receiver) else { continue };
+        let stamp = format_rfc3339(at).replace([':', '-'], "");
+        let mut emit = |suffix: &str, bytes: Vec<u8>, title: &str| -> anyhow::Result<()> {
+            n += 1;
+            let path = dir.join(format!("{n:03}-{}-{receiver}-{suffix}", &stamp[..15]));
+            std::fs::write(&path, bytes)?;
+            written.push(Written { path, receiver: receiver.clone(), at_ms: at, title: title.to_string() });
+            Ok(())
+        };
+        match &r.kind {
+            ReceiverKind::Email(e) => {
+                let rendered = config.templates.message(&ns)?;
+                let from = e.from.parse()?;
+                let to: Vec<lettre::message::Mailbox> = e.to.iter().map(|a| a.parse()).collect::<Result<_, _>>()?;
+                let m = email_message(&from, &to, &rendered).map_err(|e| anyhow::anyhow!(e.message))?;
+                emit("email.eml", m.formatted(), &rendered.title)?;
+            }
+            ReceiverKind::Slack(s) => {
+                let channel = match &s.target {
+                    SlackTarget::Bot { channel, .. } => Some(channel.clone()),
+                    SlackTarget::Webhook { .. } => None,
+                };
+                let mut posts = Vec::new();
+                let mut updates: BTreeMap<String, Vec<Notification>> = BTreeMap::new();
+                for x in ns {
+                    let ts = (channel.is_some() && x.kind == Kind::Resolved).then(|| open.get(&(receiver.clone(), x.alert_key())).cloned()).flatten();
+                    match ts {
+                        Some(ts) => updates.entry(ts).or_default().push(x),
+                        None => posts.push(x),
+                    }
+                }
+                for (ts, resolved) in updates {
+                    let shown = messages.get_mut(&ts).expect("open message");
+                    for x in resolved {
+                        open.remove(&(receiver.clone(), x.alert_key()));
+                        if let Some(slot) = shown.iter_mut().find(|s| s.alert_key() == x.alert_key()) {
+                            *slot = x;
+                        }
+                    }
+                    let rendered = config.templates.message(shown)?;
+                    let body = slack_body(channel.as_deref().unwrap_or_default(), &rendered, Some(&ts));
+                    emit("slack-chat.update.json", serde_json::to_vec_pretty(&body)?, &rendered.title)?;
+                }
+                if !posts.is_empty() {
+                    let rendered = config.templates.message(&posts)?;
+                    let body = match &channel {
+                        Some(c) => {
+                            let ts = format!("{}.{:06}", at / 1000, messages.len() + 1);
+                            for x in &posts {
+                                if x.kind != Kind::Resolved {
+                                    open.insert((receiver.clone(), x.alert_key()), ts.clone());
+                                }
+                            }
+                            messages.insert(ts, posts.clone());
+                            slack_body(c, &rendered, None)
+                        }
+                        None => {
+                            let mut b = slack_body("", &rendered, None);
+                            b.as_object_mut().map(|o| o.remove("channel"));
+                            b
+                        }
+                    };
+                    let suffix = if channel.is_some() { "slack-chat.postMessage.json" } else { "slack-webhook.json" };
+                    emit(suffix, serde_json::to_vec_pretty(&body)?, &rendered.title)?;
+                }
+            }
+        }
+    }
+    Ok(written)
+}

@@ -1,0 +1,225 @@
+//! Silences: label matchers with a time span. A silenced notification is recorded in the
+//! delivery log but not sent.
+//!
+//! Silences live in a JSON file beside the config (`[routing] silences`), not in sled: sled
+//! locks its database to one process, and `llmwatch silence add` must work while the daemon
+//! runs. The CLI rewrites the file atomically (write, fsync, rename); the daemon re-reads it
+//! when its modification time changes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::time::Millis;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SilenceError {
+    #[error("matcher `{0}`: expected label=value, label!=value or label=~regex")]
+    BadMatcher(String),
+    #[error("matcher `{matcher}`: invalid regex: {reason}")]
+    BadRegex { matcher: String, reason: String },
+    #[error("expected at least one matcher, e.g. --match rule=refusal_rate,model=gpt-4o")]
+    NoMatchers,
+    #[error("{path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error("no silence with id `{0}`")]
+    UnknownId(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MatchOp {
+    #[serde(rename = "=")]
+    Equal,
+    #[serde(rename = "!=")]
+    NotEqual,
+    #[serde(rename = "=~")]
+    Regex,
+}
+
+/// `label=value`, `label!=value` or `label=~regex` (anchored, like Alertmanager's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Matcher {
+    pub label: String,
+    pub op: MatchOp,
+    pub value: String,
+}
+
+impl fmt::Display for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let op = match self.op {
+            MatchOp::Equal => "=",
+            MatchOp::NotEqual => "!=",
+            MatchOp::Regex => "=~",
+        };
+        write!(f, "{}{op}{}", self.label, self.value)
+    }
+}
+
+impl Matcher {
+    /// Parses `rule=X,model=Y`.
+    pub fn parse_list(s: &str) -> Result<Vec<Matcher>, SilenceError> {
+        let list: Vec<Matcher> = s.split(',').filter(|p| !p.trim().is_empty()).map(Matcher::parse).collect::<Result<_, _>>()?;
+        if list.is_empty() {
+            return Err(SilenceError::NoMatchers);
+        }
+        Ok(list)
+    }
+
+    pub fn parse(s: &str) -> Result<Matcher, SilenceError> {
+        let s = s.trim();
+        let (label, op, value) = if let Some((l, v)) = s.split_once("!=") {
+            (l, MatchOp::NotEqual, v)
+        } else if let Some((l, v)) = s.split_once("=~") {
+            (l, MatchOp::Regex, v)
+        } else if let Some((l, v)) = s.split_once('=') {
+            (l, MatchOp::Equal, v)
+        } else {
+            return Err(SilenceError::BadMatcher(s.into()));
+        };
+        let label = label.trim();
+        if label.is_empty() || !label.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+            return Err(SilenceError::BadMatcher(s.into()));
+        }
+        let m = Matcher { label: label.into(), op, value: value.trim().into() };
+        if op == MatchOp::Regex {
+            m.regex().map_err(|e| SilenceError::BadRegex { matcher: s.into(), reason: e.to_string() })?;
+        }
+        Ok(m)
+    }
+
+    fn regex(&self) -> Result<Regex, regex::Error> {
+        Regex::new(&format!("^(?:{})$", self.value))
+    }
+
+    /// A missing label reads as the empty string, as in Alertmanager.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        let v = labels.get(&self.label).map_or("", String::as_str);
+        match self.op {
+            MatchOp::Equal => v == self.value,
+            MatchOp::NotEqual => v != self.value,
+            MatchOp::Regex => self.regex().is_ok_and(|r| r.is_match(v)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Silence {
+    pub id: String,
+    pub matchers: Vec<Matcher>,
+    /// Wall-clock epoch milliseconds.
+    pub starts_at: Millis,
+    pub ends_at: Millis,
+    pub comment: String,
+    pub created_by: String,
+}
+
+impl Silence {
+    pub fn is_active(&self, now: Millis) -> bool {
+        self.starts_at <= now && now < self.ends_at
+    }
+
+    pub fn matches(&self, labels: &BTreeMap<String, String>, now: Millis) -> bool {
+        self.is_active(now) && self.matchers.iter().all(|m| m.matches(labels))
+    }
+
+    pub fn matchers_text(&self) -> String {
+        self.matchers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+    }
+}
+
+/// The silences file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Silences {
+    pub silences: Vec<Silence>,
+}
+
+impl Silences {
+    /// Reads the file; a missing file holds no silences.
+    pub fn load(path: &Path) -> Result<Silences, SilenceError> {
+        let err = |reason: String| SilenceError::File { path: path.to_path_buf(), reason };
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| err(format!("not a silences file: {e}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Silences::default()),
+            Err(e) => Err(err(e.to_string())),
+        }
+    }
+
+    /// Writes the file atomically: a reader sees the old or the new content, never half.
+    pub fn save(&self, path: &Path) -> Result<(), SilenceError> {
+        let err = |e: std::io::Error| SilenceError::File { path: path.to_path_buf(), reason: e.to_string() };
+        let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+        {
+            let mut f = std::fs::File::create(&tmp).map_err(err)?;
+            f.write_all(&serde_json::to_vec_pretty(self).expect("serializable")).map_err(err)?;
+            f.sync_all().map_err(err)?;
+        }
+        std::fs::rename(&tmp, path).map_err(err)
+    }
+
+    /// The first active silence matching these labels.
+    pub fn matching(&self, labels: &BTreeMap<String, String>, now: Millis) -> Option<&Silence> {
+        self.silences.iter().find(|s| s.matches(labels, now))
+    }
+
+    /// Ends a silence now.
+    pub fn expire(&mut self, id: &str, now: Millis) -> Result<(), SilenceError> {
+        let s = self.silences.iter_mut().find(|s| s.id == id).ok_or_else(|| SilenceError::UnknownId(id.into()))?;
+        s.ends_at = s.ends_at.min(now);
+        Ok(())
+    }
+
+    /// Drops silences that ended more than `keep` ago.
+    pub fn prune(&mut self, now: Millis, keep: Millis) {
+        self.silences.retain(|s| s.ends_at > now - keep);
+    }
+}
+
+/// A fresh silence id: 8 random bytes, hex.
+pub fn new_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn matchers_parse_and_match() {
+        let m = Matcher::parse_list("rule=refusal_rate, model!=gpt-4o-mini,tenant=~acme|globex").unwrap();
+        assert_eq!(m.len(), 3);
+        let s = Silence { id: "a".into(), matchers: m, starts_at: 0, ends_at: 100, comment: String::new(), created_by: String::new() };
+        assert!(s.matches(&labels(&[("rule", "refusal_rate"), ("model", "gpt-4o"), ("tenant", "acme")]), 50));
+        assert!(!s.matches(&labels(&[("rule", "refusal_rate"), ("model", "gpt-4o-mini"), ("tenant", "acme")]), 50));
+        assert!(!s.matches(&labels(&[("rule", "refusal_rate"), ("model", "gpt-4o"), ("tenant", "acmeX")]), 50), "anchored");
+        assert!(!s.matches(&labels(&[("rule", "refusal_rate"), ("model", "gpt-4o"), ("tenant", "acme")]), 100), "ended");
+        assert!(Matcher::parse_list("").is_err());
+        assert!(Matcher::parse("model").is_err());
+        assert!(matches!(Matcher::parse("m=~("), Err(SilenceError::BadRegex { .. })));
+    }
+
+    #[test]
+    fn the_file_round_trips_and_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("silences.json");
+        assert_eq!(Silences::load(&path).unwrap(), Silences::default());
+        let mut s = Silences::default();
+        s.silences.push(Silence { id: new_id(), matchers: Matcher::parse_list("rule=x").unwrap(), starts_at: 0, ends_at: 1000, comment: "deploy".into(), created_by: "me".into() });
+        s.save(&path).unwrap();
+        let mut back = Silences::load(&path).unwrap();
+        assert_eq!(back, s);
+        let id = back.silences[0].id.clone();
+        back.expire(&id, 10).unwrap();
+        assert!(!back.silences[0].is_active(10));
+        assert!(back.expire("nope", 10).is_err());
+        std::fs::write(&path, "{").unwrap();
+        assert!(Silences::load(&path).unwrap_err().to_string().contains("silences.json"));
+    }
+}

@@ -1,0 +1,140 @@
+//! Slack delivery through slack-morphism: `chat.postMessage` with Block Kit, `chat.update`
+//! of the same message when its alerts resolve, or an incoming webhook.
+
+use std::time::Duration as StdDuration;
+
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+
+use super::config::{SlackReceiver, SlackTarget};
+use super::render::Rendered;
+use super::transport::DeliveryError;
+
+/// Slack's limits: header text 150 characters, section text 3000, 50 blocks per message.
+const HEADER_MAX: usize = 150;
+const SECTION_MAX: usize = 3000;
+/// Alerts per message, so header + alert sections + dividers stay within 50 blocks.
+pub const MAX_ALERTS_PER_MESSAGE: usize = 20;
+
+enum Target {
+    Bot { token: SlackApiToken, channel: SlackChannelId },
+    Webhook { url: url::Url },
+}
+
+pub struct SlackTransport {
+    client: SlackClient<SlackClientHyperHttpsConnector>,
+    target: Target,
+}
+
+impl SlackTransport {
+    /// Resolves secrets and builds the client; errors name what is wrong, never the secret.
+    pub fn new(r: &SlackReceiver) -> Result<SlackTransport, String> {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(|e| format!("cannot load the system's root certificates: {e}"))?
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .build();
+        let connector = SlackClientHyperConnector::with_connector(https).with_slack_api_url(&r.api_url);
+        let target = match &r.target {
+            SlackTarget::Bot { token, channel } => Target::Bot {
+                token: SlackApiToken::new(token.resolve().map_err(|e| format!("token: {e}"))?.into()),
+                channel: channel.clone().into(),
+            },
+            SlackTarget::Webhook { url } => {
+                let raw = url.resolve().map_err(|e| format!("webhook_url: {e}"))?;
+                Target::Webhook { url: raw.parse().map_err(|_| "webhook_url: not a URL".to_string())? }
+            }
+        };
+        Ok(SlackTransport { client: SlackClient::new(connector), target })
+    }
+
+    /// Whether this receiver can edit its messages (bot tokens can, webhooks cannot).
+    pub fn can_update(&self) -> bool {
+        matches!(self.target, Target::Bot { .. })
+    }
+
+    /// Posts a new message; returns its (channel, ts) when the receiver has them.
+    pub async fn post(&self, r: &Rendered) -> Result<Option<(String, String)>, DeliveryError> {
+        match &self.target {
+            Target::Bot { token, channel } => {
+                let req = SlackApiChatPostMessageRequest::new(channel.clone(), content(r));
+                let resp = self.client.open_session(token).chat_post_message(&req).await.map_err(classify)?;
+                Ok(Some((resp.channel.0, resp.ts.0)))
+            }
+            Target::Webhook { url } => {
+                let req = SlackApiPostWebhookMessageRequest::new(content(r));
+                self.client.post_webhook_message(url, &req).await.map_err(classify)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Replaces an earlier message's content.
+    pub async fn update(&self, channel: &str, ts: &str, r: &Rendered) -> Result<(), DeliveryError> {
+        let Target::Bot { token, .. } = &self.target else {
+            return Err(DeliveryError::permanent("webhooks cannot update messages"));
+        };
+        let req = SlackApiChatUpdateRequest::new(channel.to_string().into(), content(r), ts.to_string().into());
+        self.client.open_session(token).chat_update(&req).await.map_err(classify)?;
+        Ok(())
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(max - 1).collect();
+    t.push('…');
+    t
+}
+
+/// The Block Kit message: a header, then one section per alert, dividers between.
+pub fn blocks(r: &Rendered) -> Vec<SlackBlock> {
+    let mut blocks: Vec<SlackBlock> = vec![SlackHeaderBlock::new(pt!(truncate(&r.title, HEADER_MAX))).into()];
+    for (i, md) in r.alerts_md.iter().take(MAX_ALERTS_PER_MESSAGE).enumerate() {
+        if i > 0 {
+            blocks.push(SlackDividerBlock::new().into());
+        }
+        blocks.push(SlackSectionBlock::new().with_text(md!(truncate(md, SECTION_MAX))).into());
+    }
+    blocks
+}
+
+fn content(r: &Rendered) -> SlackMessageContent {
+    // `text` is the notification and screen-reader fallback.
+    SlackMessageContent::new().with_text(r.title.clone()).with_blocks(blocks(r))
+}
+
+/// The JSON body `chat.postMessage` would get, for previews (`llmwatch demo`).
+pub fn preview(channel: &str, r: &Rendered, update_ts: Option<&str>) -> serde_json::Value {
+    let mut v = serde_json::to_value(content(r)).unwrap_or_default();
+    v["channel"] = channel.into();
+    if let Some(ts) = update_ts {
+        v["ts"] = ts.into();
+    }
+    v
+}
+
+/// Which failures are worth retrying: rate limits (after Retry-After), 5xx, network
+/// errors and Slack's transient API codes; not bad tokens, unknown channels or bad requests.
+fn classify(e: SlackClientError) -> DeliveryError {
+    match e {
+        SlackClientError::RateLimitError(r) => {
+            DeliveryError { retryable: true, retry_after: r.retry_after.or(Some(StdDuration::from_secs(1))), message: "Slack rate limit (429)".into() }
+        }
+        SlackClientError::HttpError(h) => {
+            let code = h.status_code.as_u16();
+            let message = format!("Slack answered HTTP {code}");
+            if code >= 500 || code == 408 { DeliveryError::transient(message) } else { DeliveryError::permanent(message) }
+        }
+        SlackClientError::ApiError(a) => {
+            let transient = matches!(a.code.as_str(), "ratelimited" | "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout");
+            let message = format!("Slack API error: {}", a.code);
+            if transient { DeliveryError::transient(message) } else { DeliveryError::permanent(message) }
+        }
+        other => DeliveryError::transient(format!("Slack unreachable: {other}")),
+    }
+}
