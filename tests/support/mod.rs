@@ -538,6 +538,11 @@ impl SlackStandIn {
         }
     }
 
+    /// Drops the scripted failures not used yet: the receiver is back.
+    pub fn recover(&self) {
+        self.state.lock().unwrap().failures.clear();
+    }
+
     /// Waits up to `timeout` until at least `n` requests were recorded; returns all of them.
     pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> Vec<RecordedRequest> {
         let deadline = Instant::now() + timeout;
