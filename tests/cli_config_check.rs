@@ -12,8 +12,39 @@ fn check(text: &str) -> (i32, String) {
 
 #[test]
 fn a_good_config_passes() {
-    let (code, out) = check("[kafka]\nbrokers = \"k:9092\"\ntopics = [\"e\"]\n[store]\npath = \"s\"\n[rules]\npaths = [\"rules\"]\n");
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let (code, out) = check(&format!("[kafka]\nbrokers = \"k:9092\"\ntopics = [\"e\"]\n[store]\npath = \"s\"\n[rules]\npaths = [\"{rules}\"]\n"));
     assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn receivers_are_checked_and_rules_must_name_configured_receivers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("r.yaml"),
+        "group: g\nrules:\n  - name: refusals\n    value: ratio(signal.refusal)\n    window: 5m\n    condition: \"> 0.1\"\n    notify: [oncall-slak]\n",
+    )
+    .unwrap();
+    let config = dir.path().join("llmwatch.toml");
+    std::fs::write(
+        &config,
+        "[kafka]\nbrokers = \"k:9092\"\ntopics = [\"e\"]\n[store]\npath = \"s\"\n[rules]\npaths = [\"r.yaml\"]\n\n[[receivers]]\nname = \"oncall-slack\"\ntype = \"slack\"\ntoken = { env = \"SLACK_BOT_TOKEN\" }\nchannel = \"C0\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_llmwatch")).args(["config", "check"]).arg(&config).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("r.yaml:7:14: unknown receiver `oncall-slak` (did you mean `oncall-slack`?)"), "{text}");
+    // The same check from `rules check --config`.
+    let out = Command::new(env!("CARGO_BIN_EXE_llmwatch")).args(["rules", "check", "--config"]).arg(&config).arg(dir.path().join("r.yaml")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unknown receiver `oncall-slak`"));
+
+    let (code, out) = check("[kafka]\nbrokers = \"k\"\ntopics = [\"e\"]\n[store]\npath = \"s\"\n[rules]\npaths = [\"r\"]\n[[receivers]]\nname = \"m\"\ntype = \"email\"\nhost = \"smtp\"\nfrom = \"x\"\nto = [\"a@b.c\"]\ntls = \"ssl\"\n[routing]\ndefault = { page = [\"nobody\"] }\n");
+    assert_eq!(code, 1);
+    for want in ["receivers[0].tls: unknown `ssl`", "receivers[0].from: not an e-mail address: `x`", "routing.default.page: unknown receiver `nobody`"] {
+        assert!(out.contains(want), "missing {want:?} in\n{out}");
+    }
 }
 
 #[test]

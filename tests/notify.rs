@@ -148,14 +148,22 @@ async fn slack_posts_block_kit_groups_within_group_wait_and_updates_the_message_
 
 #[tokio::test]
 async fn email_goes_out_over_starttls_with_auth_as_multipart_text_and_html() {
+    email_round_trip(support::smtp_addr(), "starttls").await;
+}
+
+#[tokio::test]
+async fn email_goes_out_over_implicit_tls() {
+    email_round_trip(support::smtps_addr(), "implicit").await;
+}
+
+async fn email_round_trip(smtp: std::net::SocketAddr, tls: &str) {
     let dir = tempfile::tempdir().unwrap();
     let tree = open_tree(dir.path());
     let outbox = Outbox::new(tree.clone());
-    let smtp = support::smtp_addr();
-    let to = support::unique_name("oncall").replace([' ', ':'], "-").to_lowercase();
+    let to = format!("{tls}-{}", support::unique_name("oncall").replace([' ', ':'], "-").to_lowercase());
     let config = notify_config(
         &format!(
-            "[[receivers]]\nname = \"mail\"\ntype = \"email\"\nhost = \"{}\"\nport = {}\ntls = \"starttls\"\nca_file = \"{}\"\nusername = \"llmwatch\"\npassword = {{ env = \"LLMWATCH_TEST_SMTP_PASSWORD_FOR_NOTIFY\" }}\nfrom = \"llmwatch <alerts@llmwatch.test>\"\nto = [\"{to}@example.test\", \"team@example.test\"]\n\n[routing]\ngroup_wait = \"0s\"\n",
+            "[[receivers]]\nname = \"mail\"\ntype = \"email\"\nhost = \"{}\"\nport = {}\ntls = \"{tls}\"\nca_file = \"{}\"\nusername = \"llmwatch\"\npassword = {{ env = \"LLMWATCH_TEST_SMTP_PASSWORD_FOR_NOTIFY\" }}\nfrom = \"llmwatch <alerts@llmwatch.test>\"\nto = [\"{to}@example.test\", \"team@example.test\"]\n\n[routing]\ngroup_wait = \"0s\"\n",
             smtp.ip(),
             smtp.port(),
             support::smtp_ca_path().display()

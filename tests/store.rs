@@ -95,5 +95,5 @@ fn state_inspect_prints_partitions_offsets_windows_and_alerts() {
     assert!(text.contains("llm-events/0             next offset 1234"), "{text}");
     assert!(text.contains("      refusal_rate                     "), "{text}");
     assert!(text.contains("refusal_rate                     gpt-4o-mini"), "{text}");
-    assert!(text.contains("outbox: 0 entries"), "{text}");
+    assert!(text.contains("outbox: 0 notification(s) undelivered"), "{text}");
 }
