@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use llmwatch::config::Checker;
 use llmwatch::eval::{AlertState, Sample, Transition};
 use llmwatch::notify::notification::RuleFacts;
-use llmwatch::notify::silence::{Matcher, Silence, Silences};
 use llmwatch::notify::stage::Staged;
 use llmwatch::notify::{Fate, Kind, Notification, NotifyConfig, Outbox, Sender};
 use serde_json::Value;
@@ -258,19 +257,16 @@ async fn a_silence_suppresses_exactly_what_it_matches_and_records_it() {
     let tree = open_tree(dir.path());
     let outbox = Outbox::new(tree.clone());
     let silences = dir.path().join("silences.json");
-    let now = llmwatch::notify::sender::wall_clock_ms();
-    Silences {
-        silences: vec![Silence {
-            id: "s1".into(),
-            matchers: Matcher::parse_list("rule=refusal_rate,model=gpt-4o-mini").unwrap(),
-            starts_at: now - 1000,
-            ends_at: now + 3_600_000,
-            comment: "known, rolling back".into(),
-            created_by: "test".into(),
-        }],
-    }
-    .save(&silences)
-    .unwrap();
+    let add = std::process::Command::new(env!("CARGO_BIN_EXE_llmwatch"))
+        .args(["silence", "add", "--match", "rule=refusal_rate,model=gpt-4o-mini", "--for", "1h", "--comment", "known, rolling back", "--file"])
+        .arg(&silences)
+        .output()
+        .unwrap();
+    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    let id = String::from_utf8_lossy(&add.stdout).trim().to_string();
+    let list = std::process::Command::new(env!("CARGO_BIN_EXE_llmwatch")).args(["silence", "list", "--file"]).arg(&silences).output().unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(listed.contains(&id) && listed.contains("active") && listed.contains("rule=refusal_rate,model=gpt-4o-mini") && listed.contains("known, rolling back"), "{listed}");
     let config = notify_config(&slack_config(&standin.api_url(), &format!("silences = \"{}\"\n", silences.display())), dir.path());
     let mut sender = Sender::new(outbox.clone(), config).unwrap();
     stage(
@@ -292,11 +288,11 @@ async fn a_silence_suppresses_exactly_what_it_matches_and_records_it() {
     let silenced: Vec<_> = log.iter().filter(|l| l.fate == Fate::Silenced).collect();
     assert_eq!(silenced.len(), 1, "{log:#?}");
     assert_eq!(silenced[0].alert, "refusal_rate{model=gpt-4o-mini}");
-    assert_eq!(silenced[0].detail.as_deref(), Some("s1"));
+    assert_eq!(silenced[0].detail.as_deref(), Some(id.as_str()));
 
     // Expired through the CLI: the next one goes out.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_llmwatch"))
-        .args(["silence", "expire", "s1", "--file"])
+        .args(["silence", "expire", &id, "--file"])
         .arg(&silences)
         .output()
         .unwrap();
@@ -343,4 +339,23 @@ async fn an_entry_undeliverable_past_give_up_after_is_dropped_and_recorded_as_fa
     assert_eq!(log[0].fate, Fate::Failed);
     assert_eq!(log[0].detail.as_deref(), Some("Slack answered HTTP 500"));
     assert!(log[0].attempts >= 2, "{log:#?}");
+}
+
+#[tokio::test]
+async fn a_notification_already_marked_sent_is_never_sent_again() {
+    let standin = support::SlackStandIn::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tree = open_tree(dir.path());
+    let outbox = Outbox::new(tree.clone());
+    let mut sender = Sender::new(outbox.clone(), notify_config(&slack_config(&standin.api_url(), ""), dir.path())).unwrap();
+    let n = notification("a", "m1", Kind::Firing, T0);
+    stage(&outbox, &tree, "oncall", std::slice::from_ref(&n));
+    drain(&mut sender, &outbox, Duration::from_secs(5)).await;
+    assert_eq!(standin.requests().len(), 1);
+    // The same (alert, transition) staged again — as after a crash that lost the cleanup.
+    stage(&outbox, &tree, "oncall", &[n]);
+    drain(&mut sender, &outbox, Duration::from_secs(5)).await;
+    assert_eq!(standin.requests().len(), 1, "not sent twice");
+    let fates: Vec<Fate> = outbox.log().unwrap().iter().map(|l| l.fate).collect();
+    assert_eq!(fates, [Fate::Sent, Fate::Duplicate]);
 }

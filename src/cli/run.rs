@@ -41,7 +41,7 @@ pub fn check(cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
     match Config::load(&file) {
         Ok(config) => {
             // The rules the config names must load, and name only its receivers.
-            let opts = llmwatch::rules::LoadOptions { receivers: Some(config.notify.receiver_names().into_iter().collect()), ..Default::default() };
+            let opts = llmwatch::rules::LoadOptions { receivers: Some(config.notify.receiver_names().into_iter().collect()) };
             let (set, diags) = llmwatch::rules::load_files(&config.rules, &opts);
             for d in &diags {
                 println!("{d}");

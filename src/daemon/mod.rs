@@ -279,7 +279,7 @@ fn wall_clock_ms() -> i64 {
 
 /// Runs until `shutdown` is set; then checkpoints, flushes and returns.
 pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyhow::Result<()> {
-    let load = LoadOptions { receivers: Some(config.notify.receiver_names().into_iter().collect()), ..LoadOptions::default() };
+    let load = LoadOptions { receivers: Some(config.notify.receiver_names().into_iter().collect()) };
     let (rules, diags) = load_files(&config.rules, &load);
     if !diags.is_empty() {
         for d in &diags {

@@ -161,7 +161,7 @@ impl Outbox {
     }
 
     pub fn was_sent(&self, e: &Entry) -> Result<bool, sled::Error> {
-        Ok(self.tree.contains_key(Self::sent_key(&e.receiver, &e.idempotency_key()))?)
+        self.tree.contains_key(Self::sent_key(&e.receiver, &e.idempotency_key()))
     }
 
     /// Records the fate of `entries` and removes them from the outbox, in one batch, then
