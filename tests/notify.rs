@@ -83,6 +83,25 @@ async fn drain(sender: &mut Sender, outbox: &Outbox, timeout: Duration) {
     }
 }
 
+/// A Slack stand-in, a fresh store and a sender to the stand-in's `oncall` receiver.
+struct SlackFixture {
+    standin: support::SlackStandIn,
+    _dir: tempfile::TempDir,
+    tree: sled::Tree,
+    outbox: Outbox,
+    sender: Sender,
+}
+
+async fn slack_fixture(routing_extra: &str) -> SlackFixture {
+    let standin = support::SlackStandIn::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tree = open_tree(dir.path());
+    let outbox = Outbox::new(tree.clone());
+    let config = notify_config(&slack_config(&standin.api_url(), routing_extra), dir.path());
+    let sender = Sender::new(outbox.clone(), config).unwrap();
+    SlackFixture { standin, _dir: dir, tree, outbox, sender }
+}
+
 fn section_texts(body: &Value) -> Vec<String> {
     body["blocks"].as_array().unwrap().iter().filter(|b| b["type"] == "section").map(|b| b["text"]["text"].as_str().unwrap().to_string()).collect()
 }
@@ -197,11 +216,7 @@ async fn email_round_trip(smtp: std::net::SocketAddr, tls: &str) {
 
 #[tokio::test]
 async fn a_receiver_down_for_a_while_gets_everything_once_it_is_back_nothing_twice() {
-    let standin = support::SlackStandIn::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let tree = open_tree(dir.path());
-    let outbox = Outbox::new(tree.clone());
-    let mut sender = Sender::new(outbox.clone(), notify_config(&slack_config(&standin.api_url(), ""), dir.path())).unwrap();
+    let SlackFixture { standin, tree, outbox, mut sender, .. } = slack_fixture("").await;
     standin.fail_next(4, support::SlackFailure::ServerError);
     stage(&outbox, &tree, "oncall", &[notification("a", "m1", Kind::Firing, T0)]);
     sender.pass().await.unwrap();
@@ -226,11 +241,7 @@ async fn a_receiver_down_for_a_while_gets_everything_once_it_is_back_nothing_twi
 
 #[tokio::test]
 async fn slack_429_retry_after_is_waited_out() {
-    let standin = support::SlackStandIn::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let tree = open_tree(dir.path());
-    let outbox = Outbox::new(tree.clone());
-    let mut sender = Sender::new(outbox.clone(), notify_config(&slack_config(&standin.api_url(), ""), dir.path())).unwrap();
+    let SlackFixture { standin, tree, outbox, mut sender, .. } = slack_fixture("").await;
     standin.fail_next(1, support::SlackFailure::RateLimited { retry_after_secs: 2 });
     stage(&outbox, &tree, "oncall", &[notification("a", "m1", Kind::Firing, T0)]);
     let started = Instant::now();
@@ -306,11 +317,7 @@ async fn a_silence_suppresses_exactly_what_it_matches_and_records_it() {
 
 #[tokio::test]
 async fn a_permanent_refusal_is_recorded_as_failed_not_retried_forever() {
-    let standin = support::SlackStandIn::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let tree = open_tree(dir.path());
-    let outbox = Outbox::new(tree.clone());
-    let mut sender = Sender::new(outbox.clone(), notify_config(&slack_config(&standin.api_url(), ""), dir.path())).unwrap();
+    let SlackFixture { standin, tree, outbox, mut sender, .. } = slack_fixture("").await;
     standin.fail_next(1, support::SlackFailure::ApiError("channel_not_found".into()));
     stage(&outbox, &tree, "oncall", &[notification("a", "m1", Kind::Firing, T0)]);
     drain(&mut sender, &outbox, Duration::from_secs(5)).await;
@@ -323,12 +330,7 @@ async fn a_permanent_refusal_is_recorded_as_failed_not_retried_forever() {
 
 #[tokio::test]
 async fn an_entry_undeliverable_past_give_up_after_is_dropped_and_recorded_as_failed() {
-    let standin = support::SlackStandIn::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let tree = open_tree(dir.path());
-    let outbox = Outbox::new(tree.clone());
-    let config = notify_config(&slack_config(&standin.api_url(), "give_up_after = \"1s\"\n"), dir.path());
-    let mut sender = Sender::new(outbox.clone(), config).unwrap();
+    let SlackFixture { standin, tree, outbox, mut sender, .. } = slack_fixture("give_up_after = \"1s\"\n").await;
     standin.fail_next(1000, support::SlackFailure::ServerError);
     stage(&outbox, &tree, "oncall", &[notification("a", "m1", Kind::Firing, T0)]);
     let started = Instant::now();
@@ -343,11 +345,7 @@ async fn an_entry_undeliverable_past_give_up_after_is_dropped_and_recorded_as_fa
 
 #[tokio::test]
 async fn a_notification_already_marked_sent_is_never_sent_again() {
-    let standin = support::SlackStandIn::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let tree = open_tree(dir.path());
-    let outbox = Outbox::new(tree.clone());
-    let mut sender = Sender::new(outbox.clone(), notify_config(&slack_config(&standin.api_url(), ""), dir.path())).unwrap();
+    let SlackFixture { standin, tree, outbox, mut sender, .. } = slack_fixture("").await;
     let n = notification("a", "m1", Kind::Firing, T0);
     stage(&outbox, &tree, "oncall", std::slice::from_ref(&n));
     drain(&mut sender, &outbox, Duration::from_secs(5)).await;

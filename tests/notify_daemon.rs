@@ -27,19 +27,6 @@ fn start_daemon(config: &Path, log: &Path) -> Child {
         .expect("start llmwatch run")
 }
 
-fn sigterm_and_wait(mut child: Child) {
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "llmwatch run exited with {status}");
-            return;
-        }
-        assert!(Instant::now() < deadline, "llmwatch run did not stop within 20 s of SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// The notifiable transitions of an uninterrupted replay: (alert key, kind, at).
 fn expected_notifications(lines: &[String], dir: &Path) -> Vec<(String, String, i64)> {
     let events = dir.join("events.jsonl");
@@ -136,7 +123,7 @@ async fn killed_with_a_non_empty_outbox_the_rest_is_delivered_after_restart_none
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    sigterm_and_wait(daemon);
+    support::sigterm_and_wait(daemon);
 
     let reqs = standin.requests();
     assert!(reqs.iter().all(|r| r.header("authorization") == Some("Bearer xoxb-from-env")));

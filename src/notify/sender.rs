@@ -84,7 +84,7 @@ impl Sender {
         self.handle.clone()
     }
 
-    /// Delivers until `stop` is set (checked at least every 200 ms).
+    /// Delivers until `stop` is set (and `wake` notified, or within 5 s).
     pub async fn run(mut self, stop: Arc<AtomicBool>) {
         while !stop.load(Ordering::Relaxed) {
             let next = match self.pass().await {
@@ -94,8 +94,10 @@ impl Sender {
                     None
                 }
             };
+            // Sleep until the next entry is due; staging and shutdown wake us earlier. The
+            // cap only bounds the cost of a missed wake-up: each pass reads the whole outbox.
             let now = wall_clock_ms();
-            let wait = next.map_or(200, |t| (t - now).clamp(5, 200));
+            let wait = next.map_or(5_000, |t| (t - now).clamp(5, 5_000));
             tokio::select! {
                 _ = tokio::time::sleep(StdDuration::from_millis(wait as u64)) => {}
                 _ = self.handle.wake.notified() => {}

@@ -682,3 +682,17 @@ async fn slack_handler(
     });
     response
 }
+
+/// Sends SIGTERM to a daemon and waits (at most 20 s) for it to exit successfully.
+pub fn sigterm_and_wait(mut child: std::process::Child) {
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "llmwatch run exited with {status}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "llmwatch run did not stop within 20 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
