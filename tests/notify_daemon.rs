@@ -74,7 +74,7 @@ async fn killed_with_a_non_empty_outbox_the_rest_is_delivered_after_restart_none
             "[kafka]\nbrokers = \"{}\"\ntopics = [\"{topic}\"]\ngroup_id = \"{}\"\n\n[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n\n\
              [store]\npath = \"store\"\ncheckpoint_interval = \"300ms\"\n\n[rules]\npaths = [\"{}\"]\n\n\
              [[receivers]]\nname = \"oncall\"\ntype = \"slack\"\ntoken = {{ env = \"LLMWATCH_TEST_SLACK_TOKEN\" }}\nchannel = \"C0ALERTS\"\napi_url = \"{}\"\n\n\
-             [routing]\ngroup_wait = \"0s\"\ninitial_backoff = \"100ms\"\nmax_backoff = \"300ms\"\nflap_changes = 1000\n\
+             [routing]\ngroup_wait = \"0s\"\ninitial_backoff = \"100ms\"\nmax_backoff = \"300ms\"\nflap_changes = 1000\nmax_outbox = 1\n\
              default = {{ page = [\"oncall\"], ticket = [\"oncall\"], info = [\"oncall\"] }}\n",
             support::kafka_bootstrap(),
             support::unique_name("g"),
@@ -152,4 +152,8 @@ async fn killed_with_a_non_empty_outbox_the_rest_is_delivered_after_restart_none
     }
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(!log.contains("xoxb-from-env"), "the token never appears in logs");
+    // Backpressure: with max_outbox = 1, the first undelivered notification paused the
+    // consumer while the receiver was down; that every notification of the stream was
+    // delivered in the end shows it resumed once they drained.
+    assert!(log.contains("Outbox full; consumption paused"), "not paused while the receiver was down: {log}");
 }

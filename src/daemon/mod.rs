@@ -363,11 +363,11 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
 
     let mut paused = false;
     while !shutdown.load(Ordering::Relaxed) {
-        // Backpressure: a stalled receiver grows the outbox, not memory; past the limit
+        // Backpressure: a stalled receiver grows the outbox, not memory; at the limit
         // the consumer pauses (still polling, so rebalances are served) until it drains.
         if let Some(h) = &sender {
             let depth = h.depth.load(Ordering::Relaxed);
-            let over = depth > config.notify.max_outbox;
+            let over = depth >= config.notify.max_outbox;
             if over != paused {
                 if let Ok(assignment) = consumer.assignment() {
                     let r = if over { consumer.pause(&assignment) } else { consumer.resume(&assignment) };

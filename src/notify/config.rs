@@ -94,7 +94,7 @@ pub struct NotifyConfig {
     pub retry: RetryConfig,
     /// The silences file (`llmwatch silence …` writes it, the daemon re-reads it).
     pub silences: PathBuf,
-    /// Undelivered entries beyond this pause consumption (backpressure).
+    /// At this many undelivered entries consumption pauses (backpressure).
     pub max_outbox: usize,
     pub templates: Templates,
 }

@@ -152,6 +152,8 @@ impl Sender {
                 }
             }
         }
+        // What is left (counting keys only), so the consumer resumes as soon as it drained.
+        self.handle.depth.store(self.outbox.depth(), Ordering::Relaxed);
         Ok(next)
     }
 
