@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 
 use super::alert::Timing;
-use super::series::{PartitionId, Series, group_hash, label_values, labels_hash, series_hash};
+use super::groups::{GroupIx, Groups, event_key};
+use super::series::{PartitionId, Series};
 use super::Transition;
 use crate::event::{Attribution, AttributionConfig, Dedup, DedupConfig, Event};
 use crate::field::Record;
@@ -81,6 +81,8 @@ struct Compiled {
     when_slot: Option<usize>,
     /// Index of the rule's `group_by` among the distinct lists.
     group_slot: usize,
+    /// The rule's position among the rules of its `group_by` list: its member slot in a group.
+    member: usize,
 }
 
 /// Per-event memo of shared filters and group hashes, reused across events so the hot path
@@ -93,7 +95,18 @@ struct Scratch {
     when_value: Vec<u8>,
     /// Rule index whose `group_by` stands for each distinct list.
     group_rule: Vec<usize>,
-    group_value: Vec<Option<u64>>,
+    /// Rules per distinct list (members of each group).
+    group_members: Vec<usize>,
+    group_value: Vec<GroupMemo>,
+}
+
+/// The group of this event for one `group_by` list, looked up at most once per event.
+#[derive(Debug, Clone, Copy)]
+enum GroupMemo {
+    NotLooked,
+    /// Not in the table (and `max_series` stopped it being created).
+    Missing,
+    Found(GroupIx),
 }
 
 /// The ingest state of one input partition: it moves with the partition.
@@ -112,7 +125,7 @@ pub struct Engine {
     needs: SignalSet,
     config: EngineConfig,
     partitions: BTreeMap<PartitionId, PartitionState>,
-    series: HashTable<Series>,
+    series: Groups,
     clock: Option<Millis>,
     next_tick: Millis,
     last_forget: Millis,
@@ -137,8 +150,11 @@ impl Engine {
                 });
                 let group_slot = scratch.group_rule.iter().position(|&j| rules.rules[j].group_by == r.group_by).unwrap_or_else(|| {
                     scratch.group_rule.push(i);
+                    scratch.group_members.push(0);
                     scratch.group_rule.len() - 1
                 });
+                let member = scratch.group_members[group_slot];
+                scratch.group_members[group_slot] += 1;
                 Compiled {
                     timing: Timing {
                         for_ms: r.for_.as_millis(),
@@ -149,16 +165,17 @@ impl Engine {
                     samples_hits_only: is_hit_based(&r.window.agg),
                     when_slot,
                     group_slot,
+                    member,
                 }
             })
             .collect();
         scratch.when_value = vec![0; scratch.when_rule.len()];
-        scratch.group_value = vec![None; scratch.group_rule.len()];
+        scratch.group_value = vec![GroupMemo::NotLooked; scratch.group_rule.len()];
         Engine {
             needs: rules.signals(),
             compiled,
             partitions: BTreeMap::new(),
-            series: HashTable::new(),
+            series: Groups::default(),
             clock: None,
             next_tick: 0,
             last_forget: 0,
@@ -187,7 +204,7 @@ impl Engine {
     }
 
     pub fn series_count(&self) -> usize {
-        self.series.len()
+        self.series.series_count()
     }
 
     /// Approximate bytes held by series (windows, labels, samples).
@@ -248,7 +265,7 @@ impl Engine {
         let rules = self.rules.clone();
         let scratch = &mut self.scratch;
         scratch.when_value.iter_mut().for_each(|v| *v = 0);
-        scratch.group_value.iter_mut().for_each(|v| *v = None);
+        scratch.group_value.iter_mut().for_each(|v| *v = GroupMemo::NotLooked);
         for (i, rule) in rules.rules.iter().enumerate() {
             let c = &self.compiled[i];
             if let Some(slot) = c.when_slot {
@@ -260,19 +277,32 @@ impl Engine {
                     continue;
                 }
             }
-            let gh = *scratch.group_value[c.group_slot].get_or_insert_with(|| group_hash(&rule.group_by, &rec));
-            let hash = series_hash(i as u32, gh);
-            let found = self.series.find_mut(hash, |s| s.rule == i as u32 && s.labels_match(&rule.group_by, &rec));
-            let series = match found {
-                Some(s) => s,
-                None => {
-                    if self.series.len() >= self.config.max_series {
-                        self.stats.series_overflow += 1;
-                        continue;
+            let memo = &mut scratch.group_value[c.group_slot];
+            if let GroupMemo::NotLooked = memo {
+                let slot = c.group_slot as u32;
+                let key = event_key(slot, &rule.group_by, &rec);
+                *memo = match self.series.find(slot, key, &rule.group_by, &rec) {
+                    Some(g) => GroupMemo::Found(g),
+                    None if self.series.series_count() >= self.config.max_series => GroupMemo::Missing,
+                    None => {
+                        let members = scratch.group_members[c.group_slot];
+                        GroupMemo::Found(self.series.insert_from_event(slot, key, &rule.group_by, &rec, members))
                     }
-                    let s = Series::new(hash, i as u32, label_values(&rule.group_by, &rec), now);
-                    self.series.insert_unique(hash, s, |s| s.hash).into_mut()
+                };
+            }
+            let GroupMemo::Found(g) = *memo else {
+                self.stats.series_overflow += 1;
+                continue;
+            };
+            let series = if self.series.series_mut(g, c.member).is_some() {
+                self.series.series_mut(g, c.member).expect("just checked")
+            } else {
+                if self.series.series_count() >= self.config.max_series {
+                    self.stats.series_overflow += 1;
+                    continue;
                 }
+                let labels: Box<[Box<str>]> = self.series.labels(g).into();
+                self.series.insert_series(g, c.member, Series::new(i as u32, labels, now))
             };
             let obs = rule.value.observe(&rec);
             let part = series.part_mut(partition, &rule.window, now);
@@ -324,12 +354,10 @@ impl Engine {
     fn start(&mut self, now: Millis, tick: Millis) {
         self.clock = Some(now);
         self.next_tick = (now.div_euclid(tick) + 1) * tick;
-        for (i, rule) in self.rules.rules.iter().enumerate() {
+        let rules = self.rules.clone();
+        for (i, rule) in rules.rules.iter().enumerate() {
             if rule.group_by.is_empty() {
-                let hash = labels_hash(i as u32, &[]);
-                if self.series.find(hash, |s| s.rule == i as u32).is_none() {
-                    self.series.insert_unique(hash, Series::new(hash, i as u32, Box::new([]), now), |s| s.hash);
-                }
+                self.series_entry(i as u32, &[], now);
             }
         }
     }
@@ -413,13 +441,13 @@ impl Engine {
 
     /// The series of `rule` with these labels, created when missing.
     pub(super) fn series_entry(&mut self, rule: u32, labels: &[String], created_ms: Millis) -> &mut Series {
-        let fresh = super::snapshot::new_series(rule, labels, created_ms);
-        let hash = fresh.hash;
-        let same = |s: &Series| s.rule == rule && s.labels.len() == labels.len() && s.labels.iter().zip(labels).all(|(a, b)| &**a == b.as_str());
-        if self.series.find(hash, same).is_some() {
-            return self.series.find_mut(hash, same).expect("just found");
+        let c = &self.compiled[rule as usize];
+        let (member, slot) = (c.member, c.group_slot);
+        let g = self.series.entry_for_labels(slot as u32, labels, self.scratch.group_members[slot]);
+        if self.series.series_mut(g, member).is_some() {
+            return self.series.series_mut(g, member).expect("just checked");
         }
-        self.series.insert_unique(hash, fresh, |s| s.hash).into_mut()
+        self.series.insert_series(g, member, super::snapshot::new_series(rule, labels, created_ms))
     }
 
     /// The partitions this engine holds state for.
