@@ -16,6 +16,7 @@ pub mod field;
 pub mod rules;
 pub mod signals;
 pub mod output;
+mod prefetch;
 pub mod replay;
 pub mod ruletest;
 pub mod source;

@@ -95,8 +95,8 @@ struct Scratch {
     when_value: Vec<u8>,
     /// Rule index whose `group_by` stands for each distinct list.
     group_rule: Vec<usize>,
-    /// Rules per distinct list (members of each group).
-    group_members: Vec<usize>,
+    /// The rules of each distinct list, in member order.
+    group_members: Vec<Vec<usize>>,
     group_value: Vec<GroupMemo>,
 }
 
@@ -150,11 +150,11 @@ impl Engine {
                 });
                 let group_slot = scratch.group_rule.iter().position(|&j| rules.rules[j].group_by == r.group_by).unwrap_or_else(|| {
                     scratch.group_rule.push(i);
-                    scratch.group_members.push(0);
+                    scratch.group_members.push(Vec::new());
                     scratch.group_rule.len() - 1
                 });
-                let member = scratch.group_members[group_slot];
-                scratch.group_members[group_slot] += 1;
+                let member = scratch.group_members[group_slot].len();
+                scratch.group_members[group_slot].push(i);
                 Compiled {
                     timing: Timing {
                         for_ms: r.for_.as_millis(),
@@ -268,14 +268,8 @@ impl Engine {
         scratch.group_value.iter_mut().for_each(|v| *v = GroupMemo::NotLooked);
         for (i, rule) in rules.rules.iter().enumerate() {
             let c = &self.compiled[i];
-            if let Some(slot) = c.when_slot {
-                if scratch.when_value[slot] == 0 {
-                    let when = rules.rules[scratch.when_rule[slot]].when.as_ref().expect("has when");
-                    scratch.when_value[slot] = if when.eval(&rec).is_true() { 2 } else { 1 };
-                }
-                if scratch.when_value[slot] == 1 {
-                    continue;
-                }
+            if !when_holds(&mut scratch.when_value, &scratch.when_rule, &rules, c.when_slot, &rec) {
+                continue;
             }
             let memo = &mut scratch.group_value[c.group_slot];
             if let GroupMemo::NotLooked = memo {
@@ -285,10 +279,18 @@ impl Engine {
                     Some(g) => GroupMemo::Found(g),
                     None if self.series.series_count() >= self.config.max_series => GroupMemo::Missing,
                     None => {
-                        let members = scratch.group_members[c.group_slot];
+                        let members = scratch.group_members[c.group_slot].len();
                         GroupMemo::Found(self.series.insert_from_event(slot, key, &rule.group_by, &rec, members))
                     }
                 };
+                if let GroupMemo::Found(g) = *memo {
+                    let (compiled, when_value, when_rule) = (&self.compiled, &mut scratch.when_value, &scratch.when_rule);
+                    let members = &scratch.group_members[c.group_slot];
+                    self.series.prefetch(g, |m| {
+                        let j = members[m];
+                        j >= i && when_holds(when_value, when_rule, &rules, compiled[j].when_slot, &rec)
+                    });
+                }
             }
             let GroupMemo::Found(g) = *memo else {
                 self.stats.series_overflow += 1;
@@ -443,7 +445,7 @@ impl Engine {
     pub(super) fn series_entry(&mut self, rule: u32, labels: &[String], created_ms: Millis) -> &mut Series {
         let c = &self.compiled[rule as usize];
         let (member, slot) = (c.member, c.group_slot);
-        let g = self.series.entry_for_labels(slot as u32, labels, self.scratch.group_members[slot]);
+        let g = self.series.entry_for_labels(slot as u32, labels, self.scratch.group_members[slot].len());
         if self.series.series_mut(g, member).is_some() {
             return self.series.series_mut(g, member).expect("just checked");
         }
@@ -454,6 +456,18 @@ impl Engine {
     pub fn partitions(&self) -> impl Iterator<Item = (PartitionId, &PartitionState)> {
         self.partitions.iter().map(|(p, s)| (*p, s))
     }
+}
+
+/// Whether the event passes the `when` of slot `when_slot` (no `when`: always), evaluated at
+/// most once per event and slot: `when_value` memoises 0 = not yet, 1 = false, 2 = true.
+#[inline]
+fn when_holds(when_value: &mut [u8], when_rule: &[usize], rules: &RuleSet, when_slot: Option<usize>, rec: &Record<'_>) -> bool {
+    let Some(slot) = when_slot else { return true };
+    if when_value[slot] == 0 {
+        let when = rules.rules[when_rule[slot]].when.as_ref().expect("has when");
+        when_value[slot] = if when.eval(rec).is_true() { 2 } else { 1 };
+    }
+    when_value[slot] == 2
 }
 
 fn is_hit_based(kind: &AggKind) -> bool {

@@ -110,6 +110,25 @@ impl Groups {
         slot.insert(series)
     }
 
+    /// Starts loading the memory the next event reads in each series of group `ix` whose
+    /// member index passes `wanted`: the newest bin of the first window and the evidence
+    /// ring. (The series themselves sit side by side in the group.)
+    pub fn prefetch(&self, ix: GroupIx, mut wanted: impl FnMut(usize) -> bool) {
+        let g = self.slab[ix as usize].as_ref().expect("live group index");
+        for (m, s) in g.members.iter().enumerate() {
+            if let Some(s) = s
+                && wanted(m)
+            {
+                if let Some((p, _)) = s.parts.first() {
+                    p.window.prefetch();
+                }
+                if let Some(x) = s.samples.back() {
+                    crate::prefetch::read(x);
+                }
+            }
+        }
+    }
+
     /// The labels of group `ix` (shared by all its series).
     pub fn labels(&self, ix: GroupIx) -> &[Box<str>] {
         &self.slab[ix as usize].as_ref().expect("live group index").labels

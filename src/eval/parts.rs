@@ -48,6 +48,11 @@ impl Parts {
         }
     }
 
+    /// The first part and the others, or `None` when empty.
+    pub fn first(&self) -> Option<(&Part, &[Part])> {
+        self.first.as_ref().map(|f| (f, self.rest.as_slice()))
+    }
+
     /// The first part and the others (for merging), or `None` when empty.
     pub fn split_first_mut(&mut self) -> Option<(&mut Part, &[Part])> {
         self.first.as_mut().map(|f| (f, self.rest.as_slice()))
