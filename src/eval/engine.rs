@@ -209,15 +209,7 @@ impl Engine {
 
     /// Approximate bytes held by series (windows, labels, samples).
     pub fn series_memory_bytes(&self) -> usize {
-        self.series
-            .iter()
-            .map(|s| {
-                std::mem::size_of::<Series>()
-                    + s.parts.iter().map(|p| p.window.memory_bytes() + 8).sum::<usize>()
-                    + s.labels.iter().map(|l| l.len() + 16).sum::<usize>()
-                    + s.samples.len() * 24
-            })
-            .sum()
+        self.series.memory_bytes()
     }
 
     fn partition(&mut self, p: PartitionId) -> &mut PartitionState {

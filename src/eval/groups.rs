@@ -5,8 +5,12 @@
 
 use hashbrown::HashTable;
 
-use super::series::{Series, group_hash, label_values, labels_hash, labels_match, series_hash};
+use std::sync::Arc;
+
+use super::series::{Part, Series, group_hash, label_values, labels_hash, labels_match, series_hash};
 use crate::field::{Field, Record};
+use crate::time::Millis;
+use crate::window::SlidingWindow;
 
 /// Index of a group in the table's slab; stable while the group lives.
 pub type GroupIx = u32;
@@ -132,6 +136,34 @@ impl Groups {
     /// The labels of group `ix` (shared by all its series).
     pub fn labels(&self, ix: GroupIx) -> &[Box<str>] {
         &self.slab[ix as usize].as_ref().expect("live group index").labels
+    }
+
+    /// Approximate bytes held: the index, the groups with their member slots (empty ones
+    /// included), and each series' labels, windows and evidence ring.
+    pub fn memory_bytes(&self) -> usize {
+        let labels = |l: &[Box<str>]| l.iter().map(|s| s.len() + 16).sum::<usize>();
+        let index = self.index.capacity() * (std::mem::size_of::<GroupIx>() + 1);
+        let slab = self.slab.capacity() * std::mem::size_of::<Option<Group>>();
+        let groups: usize = self
+            .slab
+            .iter()
+            .flatten()
+            .map(|g| {
+                let series: usize = g
+                    .members
+                    .iter()
+                    .flatten()
+                    .map(|s| {
+                        // The first window is inline (counted in the slot); others are not.
+                        let windows: usize = s.parts.iter().map(|p| p.window.memory_bytes() - std::mem::size_of::<SlidingWindow>()).sum::<usize>()
+                            + s.parts.iter().skip(1).count() * std::mem::size_of::<Part>();
+                        labels(&s.labels) + windows + s.samples.capacity() * std::mem::size_of::<(Millis, Arc<str>)>()
+                    })
+                    .sum();
+                labels(&g.labels) + g.members.len() * std::mem::size_of::<Option<Series>>() + series
+            })
+            .sum();
+        index + slab + groups
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Series> {
