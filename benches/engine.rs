@@ -8,11 +8,12 @@
 //! table is created during the run); a steady-state run, after 200 000 earlier events, is
 //! measured too. `cargo bench --bench engine`; the memory figures print before the timings.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use mimalloc::MiMalloc;
 
 use llmwatch::demo::to_json;
 use llmwatch::eval::{Engine, EngineConfig};
@@ -24,6 +25,7 @@ mod support {
 }
 use support::input::{KEYS, events, fifty_rules};
 
+/// Counts live bytes on top of the allocator the `llmwatch` binary uses (mimalloc).
 struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -31,16 +33,16 @@ static LIVE: AtomicUsize = AtomicUsize::new(0);
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         LIVE.fetch_add(l.size(), Ordering::Relaxed);
-        unsafe { System.alloc(l) }
+        unsafe { MiMalloc.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(p, l) }
+        unsafe { MiMalloc.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
         LIVE.fetch_add(new, Ordering::Relaxed);
         LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-        unsafe { System.realloc(p, l, new) }
+        unsafe { MiMalloc.realloc(p, l, new) }
     }
 }
 
