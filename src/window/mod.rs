@@ -49,7 +49,9 @@
 //!   window ending at `now - window_ms` (bins `(bin_start(now) - 2w, bin_start(now) - w]`);
 //!   `None` when either is `None` or the previous one is 0.
 //!
-//! **Speed.** Counters fold the window's bins (no allocation). `percentile` and `distinct`
+//! **Speed.** Counters fold the window's bins (no allocation); windows without sums keep the
+//! event and hit counts of the bins before the newest, so evaluating them reads one bin.
+//! `percentile` and `distinct`
 //! keep the merged window (not serialized) keyed by its end bin: an event landing inside the
 //! cached range updates it in place, a new end bin or an expiry rebuilds it, so evaluation
 //! costs a walk over occupied buckets (percentile) or O(1) (distinct).
