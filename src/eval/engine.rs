@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 
 use super::alert::Timing;
-use super::series::{PartitionId, Series, group_hash, label_values, labels_hash, series_hash};
+use super::groups::{GroupIx, Groups, event_key};
+use super::series::{PartitionId, Series};
 use super::Transition;
 use super::transition::pack_sample;
 use crate::event::{Attribution, AttributionConfig, Dedup, DedupConfig, Event};
@@ -82,6 +82,8 @@ struct Compiled {
     when_slot: Option<usize>,
     /// Index of the rule's `group_by` among the distinct lists.
     group_slot: usize,
+    /// The rule's position among the rules of its `group_by` list: its member slot in a group.
+    member: usize,
 }
 
 /// Per-event memo of shared filters and group hashes, reused across events so the hot path
@@ -94,7 +96,18 @@ struct Scratch {
     when_value: Vec<u8>,
     /// Rule index whose `group_by` stands for each distinct list.
     group_rule: Vec<usize>,
-    group_value: Vec<Option<u64>>,
+    /// The rules of each distinct list, in member order.
+    group_members: Vec<Vec<usize>>,
+    group_value: Vec<GroupMemo>,
+}
+
+/// The group of this event for one `group_by` list, looked up at most once per event.
+#[derive(Debug, Clone, Copy)]
+enum GroupMemo {
+    NotLooked,
+    /// Not in the table (and `max_series` stopped it being created).
+    Missing,
+    Found(GroupIx),
 }
 
 /// The ingest state of one input partition: it moves with the partition.
@@ -113,7 +126,7 @@ pub struct Engine {
     needs: SignalSet,
     config: EngineConfig,
     partitions: BTreeMap<PartitionId, PartitionState>,
-    series: HashTable<Series>,
+    series: Groups,
     clock: Option<Millis>,
     next_tick: Millis,
     last_forget: Millis,
@@ -138,8 +151,11 @@ impl Engine {
                 });
                 let group_slot = scratch.group_rule.iter().position(|&j| rules.rules[j].group_by == r.group_by).unwrap_or_else(|| {
                     scratch.group_rule.push(i);
+                    scratch.group_members.push(Vec::new());
                     scratch.group_rule.len() - 1
                 });
+                let member = scratch.group_members[group_slot].len();
+                scratch.group_members[group_slot].push(i);
                 Compiled {
                     timing: Timing {
                         for_ms: r.for_.as_millis(),
@@ -150,16 +166,17 @@ impl Engine {
                     samples_hits_only: is_hit_based(&r.window.agg),
                     when_slot,
                     group_slot,
+                    member,
                 }
             })
             .collect();
         scratch.when_value = vec![0; scratch.when_rule.len()];
-        scratch.group_value = vec![None; scratch.group_rule.len()];
+        scratch.group_value = vec![GroupMemo::NotLooked; scratch.group_rule.len()];
         Engine {
             needs: rules.signals(),
             compiled,
             partitions: BTreeMap::new(),
-            series: HashTable::new(),
+            series: Groups::default(),
             clock: None,
             next_tick: 0,
             last_forget: 0,
@@ -188,20 +205,12 @@ impl Engine {
     }
 
     pub fn series_count(&self) -> usize {
-        self.series.len()
+        self.series.series_count()
     }
 
     /// Approximate bytes held by series (windows, labels, samples).
     pub fn series_memory_bytes(&self) -> usize {
-        self.series
-            .iter()
-            .map(|s| {
-                std::mem::size_of::<Series>()
-                    + s.parts.iter().map(|p| p.window.memory_bytes() + 8).sum::<usize>()
-                    + s.labels.iter().map(|l| l.len() + 16).sum::<usize>()
-                    + s.samples.len() * 24
-            })
-            .sum()
+        self.series.memory_bytes()
     }
 
     fn partition(&mut self, p: PartitionId) -> &mut PartitionState {
@@ -249,31 +258,46 @@ impl Engine {
         let rules = self.rules.clone();
         let scratch = &mut self.scratch;
         scratch.when_value.iter_mut().for_each(|v| *v = 0);
-        scratch.group_value.iter_mut().for_each(|v| *v = None);
+        scratch.group_value.iter_mut().for_each(|v| *v = GroupMemo::NotLooked);
         for (i, rule) in rules.rules.iter().enumerate() {
             let c = &self.compiled[i];
-            if let Some(slot) = c.when_slot {
-                if scratch.when_value[slot] == 0 {
-                    let when = rules.rules[scratch.when_rule[slot]].when.as_ref().expect("has when");
-                    scratch.when_value[slot] = if when.eval(&rec).is_true() { 2 } else { 1 };
-                }
-                if scratch.when_value[slot] == 1 {
-                    continue;
+            if !when_holds(&mut scratch.when_value, &scratch.when_rule, &rules, c.when_slot, &rec) {
+                continue;
+            }
+            let memo = &mut scratch.group_value[c.group_slot];
+            if let GroupMemo::NotLooked = memo {
+                let slot = c.group_slot as u32;
+                let key = event_key(slot, &rule.group_by, &rec);
+                *memo = match self.series.find(slot, key, &rule.group_by, &rec) {
+                    Some(g) => GroupMemo::Found(g),
+                    None if self.series.series_count() >= self.config.max_series => GroupMemo::Missing,
+                    None => {
+                        let members = scratch.group_members[c.group_slot].len();
+                        GroupMemo::Found(self.series.insert_from_event(slot, key, &rule.group_by, &rec, members))
+                    }
+                };
+                if let GroupMemo::Found(g) = *memo {
+                    let (compiled, when_value, when_rule) = (&self.compiled, &mut scratch.when_value, &scratch.when_rule);
+                    let members = &scratch.group_members[c.group_slot];
+                    self.series.prefetch(g, |m| {
+                        let j = members[m];
+                        j >= i && when_holds(when_value, when_rule, &rules, compiled[j].when_slot, &rec)
+                    });
                 }
             }
-            let gh = *scratch.group_value[c.group_slot].get_or_insert_with(|| group_hash(&rule.group_by, &rec));
-            let hash = series_hash(i as u32, gh);
-            let found = self.series.find_mut(hash, |s| s.rule == i as u32 && s.labels_match(&rule.group_by, &rec));
-            let series = match found {
-                Some(s) => s,
-                None => {
-                    if self.series.len() >= self.config.max_series {
-                        self.stats.series_overflow += 1;
-                        continue;
-                    }
-                    let s = Series::new(hash, i as u32, label_values(&rule.group_by, &rec), now);
-                    self.series.insert_unique(hash, s, |s| s.hash).into_mut()
+            let GroupMemo::Found(g) = *memo else {
+                self.stats.series_overflow += 1;
+                continue;
+            };
+            let series = if self.series.series_mut(g, c.member).is_some() {
+                self.series.series_mut(g, c.member).expect("just checked")
+            } else {
+                if self.series.series_count() >= self.config.max_series {
+                    self.stats.series_overflow += 1;
+                    continue;
                 }
+                let labels: Box<[Box<str>]> = self.series.labels(g).into();
+                self.series.insert_series(g, c.member, Series::new(i as u32, labels, now))
             };
             let obs = rule.value.observe(&rec);
             let part = series.part_mut(partition, &rule.window, now);
@@ -325,12 +349,10 @@ impl Engine {
     fn start(&mut self, now: Millis, tick: Millis) {
         self.clock = Some(now);
         self.next_tick = (now.div_euclid(tick) + 1) * tick;
-        for (i, rule) in self.rules.rules.iter().enumerate() {
+        let rules = self.rules.clone();
+        for (i, rule) in rules.rules.iter().enumerate() {
             if rule.group_by.is_empty() {
-                let hash = labels_hash(i as u32, &[]);
-                if self.series.find(hash, |s| s.rule == i as u32).is_none() {
-                    self.series.insert_unique(hash, Series::new(hash, i as u32, Box::new([]), now), |s| s.hash);
-                }
+                self.series_entry(i as u32, &[], now);
             }
         }
     }
@@ -414,19 +436,31 @@ impl Engine {
 
     /// The series of `rule` with these labels, created when missing.
     pub(super) fn series_entry(&mut self, rule: u32, labels: &[String], created_ms: Millis) -> &mut Series {
-        let fresh = super::snapshot::new_series(rule, labels, created_ms);
-        let hash = fresh.hash;
-        let same = |s: &Series| s.rule == rule && s.labels.len() == labels.len() && s.labels.iter().zip(labels).all(|(a, b)| &**a == b.as_str());
-        if self.series.find(hash, same).is_some() {
-            return self.series.find_mut(hash, same).expect("just found");
+        let c = &self.compiled[rule as usize];
+        let (member, slot) = (c.member, c.group_slot);
+        let g = self.series.entry_for_labels(slot as u32, labels, self.scratch.group_members[slot].len());
+        if self.series.series_mut(g, member).is_some() {
+            return self.series.series_mut(g, member).expect("just checked");
         }
-        self.series.insert_unique(hash, fresh, |s| s.hash).into_mut()
+        self.series.insert_series(g, member, super::snapshot::new_series(rule, labels, created_ms))
     }
 
     /// The partitions this engine holds state for.
     pub fn partitions(&self) -> impl Iterator<Item = (PartitionId, &PartitionState)> {
         self.partitions.iter().map(|(p, s)| (*p, s))
     }
+}
+
+/// Whether the event passes the `when` of slot `when_slot` (no `when`: always), evaluated at
+/// most once per event and slot: `when_value` memoises 0 = not yet, 1 = false, 2 = true.
+#[inline]
+fn when_holds(when_value: &mut [u8], when_rule: &[usize], rules: &RuleSet, when_slot: Option<usize>, rec: &Record<'_>) -> bool {
+    let Some(slot) = when_slot else { return true };
+    if when_value[slot] == 0 {
+        let when = rules.rules[when_rule[slot]].when.as_ref().expect("has when");
+        when_value[slot] = if when.eval(rec).is_true() { 2 } else { 1 };
+    }
+    when_value[slot] == 2
 }
 
 fn is_hit_based(kind: &AggKind) -> bool {

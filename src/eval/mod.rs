@@ -6,6 +6,8 @@
 
 mod alert;
 mod engine;
+mod groups;
+mod parts;
 mod series;
 mod snapshot;
 mod transition;

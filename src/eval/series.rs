@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alert::Phase;
 use super::transition::Sample;
+use super::parts::Parts;
 use crate::field::{Field, Record, Value};
 use crate::time::Millis;
 use crate::window::{Evaluation, SlidingWindow, WindowSpec};
@@ -30,11 +31,9 @@ pub struct Part {
 /// A series in the engine's table.
 #[derive(Debug, Clone)]
 pub struct Series {
-    /// Hash of (rule index, label values); the table's key.
-    pub hash: u64,
     pub rule: u32,
     pub labels: Box<[Box<str>]>,
-    pub parts: Vec<Part>,
+    pub parts: Parts,
     /// When the series was created: the start of silence for `absent()`.
     pub created_ms: Millis,
     pub phase: Phase,
@@ -46,28 +45,24 @@ pub struct Series {
 }
 
 impl Series {
-    pub fn new(hash: u64, rule: u32, labels: Box<[Box<str>]>, created_ms: Millis) -> Self {
-        Series { hash, rule, labels, parts: Vec::new(), created_ms, phase: Phase::Inactive, samples: VecDeque::new(), alert_dirty: true }
+    pub fn new(rule: u32, labels: Box<[Box<str>]>, created_ms: Millis) -> Self {
+        Series { rule, labels, parts: Parts::default(), created_ms, phase: Phase::Inactive, samples: VecDeque::new(), alert_dirty: true }
     }
 
     /// The window of `partition`, created empty when missing.
     pub fn part_mut(&mut self, partition: PartitionId, spec: &WindowSpec, now: Millis) -> &mut Part {
-        let i = match self.parts.iter().position(|p| p.partition == partition) {
-            Some(i) => i,
-            None => {
-                self.parts.push(Part { partition, window: SlidingWindow::new(spec, now), dirty: true });
-                self.parts.len() - 1
-            }
-        };
-        &mut self.parts[i]
+        if self.parts.get_mut(partition).is_none() {
+            self.parts.push(Part { partition, window: SlidingWindow::new(spec, now), dirty: true });
+        }
+        self.parts.get_mut(partition).expect("just added")
     }
 
     /// The aggregate over every partition's window at `now`.
     pub fn evaluate(&mut self, spec: &WindowSpec, now: Millis) -> Evaluation {
-        match self.parts.as_mut_slice() {
-            [] => SlidingWindow::new(spec, self.created_ms).evaluate(spec, now),
-            [one] => one.window.evaluate(spec, now),
-            [first, rest @ ..] => {
+        match self.parts.split_first_mut() {
+            None => SlidingWindow::new(spec, self.created_ms).evaluate(spec, now),
+            Some((one, [])) => one.window.evaluate(spec, now),
+            Some((first, rest)) => {
                 let mut merged = first.window.clone();
                 for p in rest.iter() {
                     merged.merge(spec, &p.window);
@@ -91,14 +86,14 @@ impl Series {
     pub fn samples_since(&self, since: Millis) -> Vec<Sample> {
         self.samples.iter().filter(|(t, _)| *t > since).map(|(_, packed)| Sample::unpack(packed)).collect()
     }
+}
 
-    /// Whether the stored labels equal the event's group values, without allocating.
-    pub fn labels_match(&self, group_by: &[Field], rec: &Record<'_>) -> bool {
-        group_by.iter().zip(self.labels.iter()).all(|(f, label)| {
-            let mut buf = LabelBuf::default();
-            buf.render(rec.get(f)) == &**label
-        })
-    }
+/// Whether stored labels equal an event's group values, without allocating.
+pub fn labels_match(labels: &[Box<str>], group_by: &[Field], rec: &Record<'_>) -> bool {
+    group_by.iter().zip(labels.iter()).all(|(f, label)| {
+        let mut buf = LabelBuf::default();
+        buf.render(rec.get(f)) == &**label
+    })
 }
 
 /// The hash of an event's group values. Rules sharing a `group_by` list share it, so the
@@ -113,19 +108,19 @@ pub fn group_hash(group_by: &[Field], rec: &Record<'_>) -> u64 {
     h
 }
 
-/// The series key: a group hash mixed with the rule index.
-pub fn series_hash(rule: u32, group_hash: u64) -> u64 {
-    group_hash ^ (rule as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+/// A table key: a group hash mixed with a small index (the `group_by` list).
+pub fn series_hash(index: u32, group_hash: u64) -> u64 {
+    group_hash ^ (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 /// Hash of stored labels; equal to [`series_hash`] for the event they came from.
-pub fn labels_hash(rule: u32, labels: &[Box<str>]) -> u64 {
+pub fn labels_hash(index: u32, labels: &[Box<str>]) -> u64 {
     use xxhash_rust::xxh3::xxh3_64_with_seed;
     let mut h = 0x9e37_79b9;
     for l in labels {
         h = xxh3_64_with_seed(l.as_bytes(), h);
     }
-    series_hash(rule, h)
+    series_hash(index, h)
 }
 
 /// Owned label values of an event (only when a new series is created).

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alert::Phase;
 use super::engine::{Engine, PartitionState};
-use super::series::{Part, PartitionId, Series, labels_hash};
+use super::series::{Part, PartitionId, Series};
 use crate::time::Millis;
 use crate::window::{SlidingWindow, WindowSpec};
 
@@ -129,5 +129,5 @@ impl Engine {
 /// A series for restored labels, created when missing.
 pub(super) fn new_series(rule: u32, labels: &[String], created_ms: Millis) -> Series {
     let labels: Box<[Box<str>]> = labels.iter().map(|l| Box::<str>::from(l.as_str())).collect();
-    Series::new(labels_hash(rule, &labels), rule, labels, created_ms)
+    Series::new(rule, labels, created_ms)
 }

@@ -49,7 +49,9 @@
 //!   window ending at `now - window_ms` (bins `(bin_start(now) - 2w, bin_start(now) - w]`);
 //!   `None` when either is `None` or the previous one is 0.
 //!
-//! **Speed.** Counters fold the window's bins (no allocation). `percentile` and `distinct`
+//! **Speed.** Counters fold the window's bins (no allocation); windows without sums keep the
+//! event and hit counts of the bins before the newest, so evaluating them reads one bin.
+//! `percentile` and `distinct`
 //! keep the merged window (not serialized) keyed by its end bin: an event landing inside the
 //! cached range updates it in place, a new end bin or an expiry rebuilds it, so evaluation
 //! costs a walk over occupied buckets (percentile) or O(1) (distinct).
@@ -182,6 +184,29 @@ pub struct SlidingWindow {
     bins: VecDeque<Bin>,
     #[serde(skip)]
     caches: Caches,
+    /// Event and hit counts of the window's bins other than its newest, for the window
+    /// evaluated last. The engine evaluates every window on every event it receives; with
+    /// this, an evaluation reads the newest bin only, not all of them (the older bins were
+    /// cache misses on every event). Derived data, like `caches`.
+    #[serde(skip)]
+    closed: ClosedCounts,
+}
+
+/// See [`SlidingWindow::closed`]. Only integer counts are kept, so summing them in another
+/// order gives exactly the same result; sums of numbers (`Moments`) are always folded bin
+/// by bin in the one order, as floating-point addition is not associative.
+#[derive(Debug, Clone, Copy, Default)]
+struct ClosedCounts {
+    /// The window's newest bin start; `None` when nothing is cached.
+    end: Option<Millis>,
+    count: u64,
+    hits: u64,
+}
+
+impl PartialEq for ClosedCounts {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Merged windows for percentile/distinct, one slot per `change` depth. Derived data:
@@ -240,6 +265,15 @@ impl Cache {
     }
 }
 
+/// Whether the bins of `kind` hold sums of numbers (see [`ClosedCounts`]).
+fn has_moments(kind: &AggKind) -> bool {
+    match kind {
+        AggKind::Sum | AggKind::Avg | AggKind::Min | AggKind::Max => true,
+        AggKind::Change(inner) => has_moments(inner),
+        _ => false,
+    }
+}
+
 /// What the counter-like aggregations need from a window's bins.
 #[derive(Default)]
 struct Totals {
@@ -257,6 +291,7 @@ impl SlidingWindow {
             head: None,
             bins: VecDeque::with_capacity(spec.max_bins()),
             caches: Caches::default(),
+            closed: ClosedCounts::default(),
         }
     }
 
@@ -288,6 +323,13 @@ impl SlidingWindow {
         self.bins[i - 1].add(&obs);
 
         let w = spec.window_ms;
+        if let Some(end) = self.closed.end
+            && end.saturating_sub(w) < bs
+            && bs < end
+        {
+            // A late event in one of the older bins the counts cover.
+            self.closed.end = None;
+        }
         for cache in self.caches.0.iter_mut().flatten() {
             let end = cache.end();
             if end.saturating_sub(w) < bs && bs <= end {
@@ -301,7 +343,11 @@ impl SlidingWindow {
     pub fn evaluate(&mut self, spec: &WindowSpec, now: Millis) -> Evaluation {
         let bn = bin_start(now, spec.bin_ms);
         self.advance(spec, bn);
-        let totals = self.totals(bn, spec.window_ms);
+        let totals = if has_moments(&spec.agg) {
+            self.totals(bn, spec.window_ms)
+        } else {
+            self.counted_totals(bn, spec.window_ms)
+        };
         let events = totals.count;
         let value = self.value(&spec.agg, spec, now, 0, &totals);
         Evaluation { value, events }
@@ -331,6 +377,15 @@ impl SlidingWindow {
             (a, b) => a.or(b),
         };
         self.caches.0.iter_mut().for_each(|c| *c = None);
+        self.closed.end = None;
+    }
+
+    /// Starts loading the newest bin, where the next event nearly always lands.
+    #[inline]
+    pub fn prefetch(&self) {
+        if let Some(b) = self.bins.back() {
+            crate::prefetch::read(b);
+        }
     }
 
     /// Time of the newest event added, if any.
@@ -369,6 +424,7 @@ impl SlidingWindow {
         if dropped {
             // A cached merge may include a dropped bin (when evaluated at an older `now`).
             self.caches.0.iter_mut().for_each(|c| *c = None);
+            self.closed.end = None;
         }
     }
 
@@ -381,6 +437,31 @@ impl SlidingWindow {
             .rev()
             .skip_while(move |b| b.start > end)
             .take_while(move |b| b.start > lo)
+    }
+
+    /// [`Self::totals`] of a window whose bins hold no `Moments`, from the closed counts.
+    #[inline]
+    fn counted_totals(&mut self, end: Millis, w: Millis) -> Totals {
+        if self.closed.end != Some(end) {
+            let mut c = ClosedCounts { end: Some(end), count: 0, hits: 0 };
+            for b in self.range(end, w).filter(|b| b.start != end) {
+                c.count += b.count as u64;
+                if let BinStat::Hits(h) = b.stat {
+                    c.hits += h as u64;
+                }
+            }
+            self.closed = c;
+        }
+        let mut t = Totals { count: self.closed.count, hits: self.closed.hits, moments: Moments::default() };
+        if let Some(b) = self.bins.iter().rev().find(|b| b.start <= end)
+            && b.start == end
+        {
+            t.count += b.count as u64;
+            if let BinStat::Hits(h) = b.stat {
+                t.hits += h as u64;
+            }
+        }
+        t
     }
 
     #[inline]

@@ -1,0 +1,201 @@
+//! The series table, keyed by group: every rule sharing a `group_by` list keeps its series
+//! for one set of label values in one record, so an event costs one table probe and one
+//! label comparison per distinct `group_by` list instead of one per rule. (Probes and
+//! label comparisons were cache misses on every (rule, event) and dominated the profile.)
+
+use hashbrown::HashTable;
+
+use std::sync::Arc;
+
+use super::series::{Part, Series, group_hash, label_values, labels_hash, labels_match, series_hash};
+use crate::field::{Field, Record};
+use crate::time::Millis;
+use crate::window::SlidingWindow;
+
+/// Index of a group in the table's slab; stable while the group lives.
+pub type GroupIx = u32;
+
+/// The series of one (`group_by` list, label values), one slot per rule with that list.
+pub struct Group {
+    /// Hash of (list, label values): the index's key.
+    hash: u64,
+    /// The distinct `group_by` list (the engine's group slot).
+    slot: u32,
+    labels: Box<[Box<str>]>,
+    /// Indexed by the rule's position among the rules of its list; `None` until the rule
+    /// routes an event here (series are created lazily: `absent()` counts from creation).
+    pub members: Box<[Option<Series>]>,
+}
+
+/// Groups in a slab (so the engine can hold an index across inserts), found through a
+/// hash table of slab indices.
+#[derive(Default)]
+pub struct Groups {
+    index: HashTable<GroupIx>,
+    slab: Vec<Option<Group>>,
+    free: Vec<GroupIx>,
+    series: usize,
+}
+
+/// The index key of a group from an event's values.
+pub fn event_key(slot: u32, group_by: &[Field], rec: &Record<'_>) -> u64 {
+    series_hash(slot, group_hash(group_by, rec))
+}
+
+impl Groups {
+    /// Live series across all groups.
+    pub fn series_count(&self) -> usize {
+        self.series
+    }
+
+    /// The group of an event's values for `slot`, if it exists; `key` from [`event_key`].
+    pub fn find(&self, slot: u32, key: u64, group_by: &[Field], rec: &Record<'_>) -> Option<GroupIx> {
+        let slab = &self.slab;
+        self.index
+            .find(key, |&ix| {
+                let g = slab[ix as usize].as_ref().expect("indexed groups live");
+                g.slot == slot && labels_match(&g.labels, group_by, rec)
+            })
+            .copied()
+    }
+
+    /// A new group for an event's values (the caller found none).
+    pub fn insert_from_event(&mut self, slot: u32, key: u64, group_by: &[Field], rec: &Record<'_>, members: usize) -> GroupIx {
+        self.insert(Group { hash: key, slot, labels: label_values(group_by, rec), members: empty(members) })
+    }
+
+    /// The group of stored label values (restore), created when missing.
+    pub fn entry_for_labels(&mut self, slot: u32, labels: &[String], members: usize) -> GroupIx {
+        let labels: Box<[Box<str>]> = labels.iter().map(|l| Box::<str>::from(l.as_str())).collect();
+        let key = labels_hash(slot, &labels);
+        let slab = &self.slab;
+        let found = self.index.find(key, |&ix| {
+            let g = slab[ix as usize].as_ref().expect("indexed groups live");
+            g.slot == slot && g.labels == labels
+        });
+        match found {
+            Some(&ix) => ix,
+            None => self.insert(Group { hash: key, slot, labels, members: empty(members) }),
+        }
+    }
+
+    fn insert(&mut self, group: Group) -> GroupIx {
+        let key = group.hash;
+        let ix = match self.free.pop() {
+            Some(ix) => {
+                self.slab[ix as usize] = Some(group);
+                ix
+            }
+            None => {
+                self.slab.push(Some(group));
+                (self.slab.len() - 1) as GroupIx
+            }
+        };
+        let slab = &self.slab;
+        self.index.insert_unique(key, ix, |&i| slab[i as usize].as_ref().expect("indexed groups live").hash);
+        ix
+    }
+
+    pub fn get_mut(&mut self, ix: GroupIx) -> &mut Group {
+        self.slab[ix as usize].as_mut().expect("live group index")
+    }
+
+    /// The series of member `m` of group `ix`, if it exists.
+    #[inline]
+    pub fn series_mut(&mut self, ix: GroupIx, m: usize) -> Option<&mut Series> {
+        self.get_mut(ix).members[m].as_mut()
+    }
+
+    /// Stores a new series as member `m` of group `ix` (which must not have one).
+    pub fn insert_series(&mut self, ix: GroupIx, m: usize, series: Series) -> &mut Series {
+        self.series += 1;
+        let slot = &mut self.get_mut(ix).members[m];
+        debug_assert!(slot.is_none());
+        slot.insert(series)
+    }
+
+    /// Starts loading the memory the next event reads in each series of group `ix` whose
+    /// member index passes `wanted`: the newest bin of the first window and the evidence
+    /// ring. (The series themselves sit side by side in the group.)
+    pub fn prefetch(&self, ix: GroupIx, mut wanted: impl FnMut(usize) -> bool) {
+        let g = self.slab[ix as usize].as_ref().expect("live group index");
+        for (m, s) in g.members.iter().enumerate() {
+            if let Some(s) = s
+                && wanted(m)
+            {
+                if let Some((p, _)) = s.parts.first() {
+                    p.window.prefetch();
+                }
+                if let Some(x) = s.samples.back() {
+                    crate::prefetch::read(x);
+                }
+            }
+        }
+    }
+
+    /// The labels of group `ix` (shared by all its series).
+    pub fn labels(&self, ix: GroupIx) -> &[Box<str>] {
+        &self.slab[ix as usize].as_ref().expect("live group index").labels
+    }
+
+    /// Approximate bytes held: the index, the groups with their member slots (empty ones
+    /// included), and each series' labels, windows and evidence ring.
+    pub fn memory_bytes(&self) -> usize {
+        let labels = |l: &[Box<str>]| l.iter().map(|s| s.len() + 16).sum::<usize>();
+        let index = self.index.capacity() * (std::mem::size_of::<GroupIx>() + 1);
+        let slab = self.slab.capacity() * std::mem::size_of::<Option<Group>>();
+        let groups: usize = self
+            .slab
+            .iter()
+            .flatten()
+            .map(|g| {
+                let series: usize = g
+                    .members
+                    .iter()
+                    .flatten()
+                    .map(|s| {
+                        // The first window is inline (counted in the slot); others are not.
+                        let windows: usize = s.parts.iter().map(|p| p.window.memory_bytes() - std::mem::size_of::<SlidingWindow>()).sum::<usize>()
+                            + s.parts.iter().skip(1).count() * std::mem::size_of::<Part>();
+                        labels(&s.labels) + windows + s.samples.capacity() * std::mem::size_of::<(Millis, Arc<str>)>()
+                    })
+                    .sum();
+                labels(&g.labels) + g.members.len() * std::mem::size_of::<Option<Series>>() + series
+            })
+            .sum();
+        index + slab + groups
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Series> {
+        self.slab.iter().flatten().flat_map(|g| g.members.iter().flatten())
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Series> {
+        self.slab.iter_mut().flatten().flat_map(|g| g.members.iter_mut().flatten())
+    }
+
+    /// Keeps the series for which `keep` is true; groups left empty are removed.
+    pub fn retain(&mut self, mut keep: impl FnMut(&mut Series) -> bool) {
+        for ix in 0..self.slab.len() {
+            let Some(g) = self.slab[ix].as_mut() else { continue };
+            for m in g.members.iter_mut() {
+                if m.as_mut().is_some_and(|s| !keep(s)) {
+                    *m = None;
+                    self.series -= 1;
+                }
+            }
+            if g.members.iter().all(Option::is_none) {
+                let hash = g.hash;
+                self.slab[ix] = None;
+                self.free.push(ix as GroupIx);
+                if let Ok(e) = self.index.find_entry(hash, |&i| i as usize == ix) {
+                    e.remove();
+                }
+            }
+        }
+    }
+}
+
+fn empty(members: usize) -> Box<[Option<Series>]> {
+    (0..members).map(|_| None).collect()
+}

@@ -1,0 +1,93 @@
+//! The per-partition windows of one series, the first one stored inline.
+//!
+//! Nearly every series is fed by one partition, and a `Vec` of one part cost a heap
+//! allocation (with room for four) and a dependent cache miss on every event; keeping the
+//! first part in the series removes both. Order is that of insertion, as with a `Vec`, so
+//! merges (floating-point sums) happen in the same order.
+
+use super::series::Part;
+
+#[derive(Debug, Clone, Default)]
+pub struct Parts {
+    first: Option<Part>,
+    /// Parts after the first; empty whenever `first` is `None`.
+    rest: Vec<Part>,
+}
+
+impl Parts {
+    pub fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Part> {
+        self.first.iter().chain(self.rest.iter())
+    }
+
+    pub fn push(&mut self, part: Part) {
+        match self.first {
+            None => self.first = Some(part),
+            Some(_) => self.rest.push(part),
+        }
+    }
+
+    /// Keeps the parts for which `keep` is true, in order.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Part) -> bool) {
+        self.rest.retain(&mut keep);
+        if self.first.as_ref().is_some_and(|p| !keep(p)) {
+            self.first = if self.rest.is_empty() { None } else { Some(self.rest.remove(0)) };
+        }
+    }
+
+    /// The part of `partition`, if any.
+    #[inline]
+    pub fn get_mut(&mut self, partition: u32) -> Option<&mut Part> {
+        match &mut self.first {
+            Some(p) if p.partition == partition => Some(p),
+            Some(_) => self.rest.iter_mut().find(|p| p.partition == partition),
+            None => None,
+        }
+    }
+
+    /// The first part and the others, or `None` when empty.
+    pub fn first(&self) -> Option<(&Part, &[Part])> {
+        self.first.as_ref().map(|f| (f, self.rest.as_slice()))
+    }
+
+    /// The first part and the others (for merging), or `None` when empty.
+    pub fn split_first_mut(&mut self) -> Option<(&mut Part, &[Part])> {
+        self.first.as_mut().map(|f| (f, self.rest.as_slice()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::window::{AggKind, SlidingWindow, WindowSpec};
+
+    fn part(partition: u32) -> Part {
+        let spec = WindowSpec { agg: AggKind::Count, window_ms: 60_000, bin_ms: 60_000 };
+        Part { partition, window: SlidingWindow::new(&spec, 0), dirty: false }
+    }
+
+    fn ids(p: &Parts) -> Vec<u32> {
+        p.iter().map(|p| p.partition).collect()
+    }
+
+    #[test]
+    fn keeps_insertion_order_through_retain() {
+        let mut p = Parts::default();
+        assert!(p.is_empty());
+        for i in [3, 1, 2, 5] {
+            p.push(part(i));
+        }
+        assert_eq!(ids(&p), [3, 1, 2, 5]);
+        p.retain(|x| x.partition != 3);
+        assert_eq!(ids(&p), [1, 2, 5]);
+        p.retain(|x| x.partition != 2);
+        assert_eq!(ids(&p), [1, 5]);
+        assert_eq!(p.get_mut(5).map(|x| x.partition), Some(5));
+        assert!(p.get_mut(3).is_none());
+        p.retain(|_| false);
+        assert!(p.is_empty());
+    }
+}
