@@ -1,9 +1,13 @@
 //! The engine's state as data: what a checkpoint stores and a restart restores.
 //!
-//! A partition's share — its ingest state and its windows — is separate from the alerts
-//! (which span partitions), so a partition can be checkpointed on revoke, dropped, and
+//! A partition's share — its ingest state, its windows, and the alerts of the series it
+//! alone feeds — is separate from the engine-wide alerts (of series fed by several
+//! partitions, or none), so a partition can be checkpointed on revoke, dropped, and
 //! restored wherever it is assigned next. Windows and alerts are keyed by rule *name*
 //! and labels, so a reload that removes a rule or changes its window simply drops them.
+//!
+//! Checkpoints are incremental: [`Engine::partition_changes`] returns only what changed
+//! since the previous call (the dirty flags of parts, series and partition state).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -13,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::alert::Phase;
 use super::engine::{Engine, PartitionState};
 use super::series::{Part, PartitionId, Series, labels_hash};
+use crate::rules::Rule;
 use crate::time::Millis;
 use crate::window::{SlidingWindow, WindowSpec};
 
@@ -24,6 +29,8 @@ pub struct WindowRecord {
     /// The spec the window was built for; a changed rule drops it on restore.
     pub spec: WindowSpec,
     pub window: SlidingWindow,
+    /// The series' alert when this partition alone feeds it (it moves with the partition).
+    pub alert: Option<AlertRecord>,
 }
 
 /// Everything a partition carries.
@@ -31,6 +38,18 @@ pub struct WindowRecord {
 pub struct PartitionSnapshot {
     pub state: PartitionState,
     pub windows: Vec<WindowRecord>,
+}
+
+/// What changed in a partition since its previous [`Engine::partition_changes`].
+#[derive(Debug, Clone)]
+pub struct PartitionChanges {
+    pub state: PartitionState,
+    /// Windows (with their owned alerts) changed since then — every window when `full`.
+    pub windows: Vec<WindowRecord>,
+    /// Windows forgotten since then, as (rule, labels).
+    pub removed: Vec<(String, Vec<String>)>,
+    /// `windows` is everything: whatever else is stored for the partition is stale.
+    pub full: bool,
 }
 
 /// One series' alert and evidence.
@@ -51,6 +70,31 @@ pub struct AlertsSnapshot {
     pub alerts: Vec<AlertRecord>,
 }
 
+/// The partition that alone feeds a series of a grouped rule: its alert moves with it.
+fn owner(s: &Series, rule: &Rule) -> Option<PartitionId> {
+    if rule.group_by.is_empty() { None } else { s.owner() }
+}
+
+fn alert_record(s: &Series, rule: &Rule) -> AlertRecord {
+    AlertRecord {
+        rule: rule.name.clone(),
+        labels: s.labels.iter().map(|l| l.to_string()).collect(),
+        created_ms: s.created_ms,
+        phase: s.phase,
+        samples: s.samples.iter().map(|(t, id)| (*t, id.to_string())).collect(),
+    }
+}
+
+fn window_record(s: &Series, rule: &Rule, part: &Part) -> WindowRecord {
+    WindowRecord {
+        rule: rule.name.clone(),
+        labels: s.labels.iter().map(|l| l.to_string()).collect(),
+        spec: rule.window.clone(),
+        window: part.window.clone(),
+        alert: (owner(s, rule) == Some(part.partition)).then(|| alert_record(s, rule)),
+    }
+}
+
 impl Engine {
     /// The state of one partition, or `None` when the engine has none for it.
     pub fn snapshot_partition(&self, partition: PartitionId) -> Option<PartitionSnapshot> {
@@ -60,45 +104,80 @@ impl Engine {
             .series_iter()
             .flat_map(|s| {
                 let rule = &rules[s.rule as usize];
-                s.parts.iter().filter(move |p| p.partition == partition).map(move |p| WindowRecord {
-                    rule: rule.name.clone(),
-                    labels: s.labels.iter().map(|l| l.to_string()).collect(),
-                    spec: rule.window.clone(),
-                    window: p.window.clone(),
-                })
+                s.parts.iter().filter(move |p| p.partition == partition).map(move |p| window_record(s, rule, p))
             })
             .collect();
         Some(PartitionSnapshot { state, windows })
     }
 
+    /// What changed in a partition since the previous call — everything when `full` — and
+    /// clears its dirty flags; `None` when nothing changed or the engine has no state for it.
+    pub fn partition_changes(&mut self, partition: PartitionId, full: bool) -> Option<PartitionChanges> {
+        let rules = self.rules().clone();
+        let removed: Vec<(String, Vec<String>)> = self
+            .take_removed(partition)
+            .into_iter()
+            .map(|(r, labels)| (rules.rules[r as usize].name.clone(), labels.iter().map(|l| l.to_string()).collect()))
+            .collect();
+        let state = self.partition_state_mut(partition)?;
+        let state_dirty = std::mem::replace(&mut state.dirty, false);
+        let mut windows = Vec::new();
+        for s in self.series_iter_mut() {
+            let rule = &rules.rules[s.rule as usize];
+            let owned = owner(s, rule) == Some(partition);
+            let Some(part) = s.parts.iter().find(|p| p.partition == partition) else { continue };
+            if full || part.dirty || (owned && s.alert_dirty) {
+                windows.push(window_record(s, rule, part));
+            }
+            if let Some(part) = s.parts.iter_mut().find(|p| p.partition == partition) {
+                part.dirty = false;
+            }
+            if owned {
+                s.alert_dirty = false;
+            }
+        }
+        if !full && !state_dirty && windows.is_empty() && removed.is_empty() {
+            return None;
+        }
+        let state = self.partition_state(partition)?.clone();
+        Some(PartitionChanges { state, windows, removed, full })
+    }
+
     /// Restores a partition's state; windows of unknown rules or changed specs are dropped.
     pub fn restore_partition(&mut self, partition: PartitionId, snap: PartitionSnapshot) {
         self.drop_partition(partition);
-        self.set_partition_state(partition, snap.state);
+        let clock = snap.state.clock;
+        self.set_partition_state(partition, PartitionState { dirty: false, ..snap.state });
         for w in snap.windows {
             let Some(i) = self.rules().rules.iter().position(|r| r.name == w.rule) else { continue };
             if self.rules().rules[i].window != w.spec || self.rules().rules[i].group_by.len() != w.labels.len() {
                 continue;
             }
+            let next_tick = clock.map(|c| self.next_tick_after(c));
             let series = self.series_entry(i as u32, &w.labels, w.window.last_event_ms().unwrap_or(0));
             series.parts.retain(|p| p.partition != partition);
             series.parts.push(Part { partition, window: w.window, dirty: false });
+            if let Some(a) = w.alert {
+                series.created_ms = a.created_ms;
+                series.phase = a.phase;
+                series.samples = a.samples.into_iter().map(|(t, id)| (t, Arc::<str>::from(id))).collect::<VecDeque<_>>();
+            }
+            // The partition ran every tick up to its clock (with the series it alone feeds).
+            if let (Some(next_tick), Some(_)) = (next_tick, series.owner()) {
+                series.next_tick = next_tick;
+            }
+            series.alert_dirty = false;
         }
     }
 
-    /// Clock, tick schedule and alerts (the engine-wide part of a checkpoint).
+    /// Clock, tick schedule and the alerts no single partition carries (the engine-wide
+    /// part of a checkpoint).
     pub fn snapshot_alerts(&self) -> AlertsSnapshot {
         let rules = &self.rules().rules;
         let mut alerts: Vec<AlertRecord> = self
             .series_iter()
-            .filter(|s| s.phase.is_active() || !s.samples.is_empty())
-            .map(|s| AlertRecord {
-                rule: rules[s.rule as usize].name.clone(),
-                labels: s.labels.iter().map(|l| l.to_string()).collect(),
-                created_ms: s.created_ms,
-                phase: s.phase,
-                samples: s.samples.iter().map(|(t, id)| (*t, id.to_string())).collect(),
-            })
+            .filter(|s| owner(s, &rules[s.rule as usize]).is_none() && (s.phase.is_active() || !s.samples.is_empty()))
+            .map(|s| alert_record(s, &rules[s.rule as usize]))
             .collect();
         alerts.sort_by(|a, b| (&a.rule, &a.labels).cmp(&(&b.rule, &b.labels)));
         let (clock, next_tick) = self.schedule();
@@ -127,7 +206,7 @@ impl Engine {
 }
 
 /// A series for restored labels, created when missing.
-pub(super) fn new_series(rule: u32, labels: &[String], created_ms: Millis) -> Series {
+pub(super) fn new_series(rule: u32, labels: &[String], created_ms: Millis, next_tick: Millis) -> Series {
     let labels: Box<[Box<str>]> = labels.iter().map(|l| Box::<str>::from(l.as_str())).collect();
-    Series::new(labels_hash(rule, &labels), rule, labels, created_ms)
+    Series::new(labels_hash(rule, &labels), rule, labels, created_ms, next_tick)
 }
