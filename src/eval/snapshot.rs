@@ -156,14 +156,15 @@ impl Engine {
             let next_tick = clock.map(|c| self.next_tick_after(c));
             let series = self.series_entry(i as u32, &w.labels, w.window.last_event_ms().unwrap_or(0));
             series.parts.retain(|p| p.partition != partition);
+            let fresh = series.parts.is_empty();
             series.parts.push(Part { partition, window: w.window, dirty: false });
             if let Some(a) = w.alert {
                 series.created_ms = a.created_ms;
                 series.phase = a.phase;
                 series.samples = a.samples.into_iter().map(|(t, id)| (t, Arc::<str>::from(id))).collect::<VecDeque<_>>();
             }
-            // The partition ran every tick up to its clock (with the series it alone feeds).
-            if let (Some(next_tick), Some(_)) = (next_tick, series.owner()) {
+            // The partition ran every tick up to its clock for the series it fed.
+            if let (Some(next_tick), true) = (next_tick, fresh) {
                 series.next_tick = next_tick;
             }
             series.alert_dirty = false;
