@@ -48,13 +48,14 @@ fn bench(c: &mut Criterion) {
     let tp = TopicPartition::new("events", 0);
     let checkpoint = |engine: &mut Engine, full: bool| {
         let changes = engine.partition_changes(0, full);
+        let split = changes.as_ref().map(|c| (postcard::to_allocvec(&c.state).unwrap().len(), c.windows.len()));
         let cp = Checkpoint { partitions: vec![PartitionCheckpoint { tp: tp.clone(), next_offset: 1, changes }], alerts: Some(engine.snapshot_alerts()) };
-        store.checkpoint(&cp, |_| {}).unwrap()
+        (store.checkpoint(&cp, |_| {}).unwrap(), split)
     };
-    let (mut full_bytes, mut incremental_bytes) = (0, 0);
+    let (mut full, mut incremental, mut idle) = ((0, None), (0, None), (0, None));
     let mut g = c.benchmark_group("checkpoint");
     g.sample_size(10);
-    g.bench_function("full: every window, 100k windows", |b| b.iter(|| full_bytes = checkpoint(&mut engine, true)));
+    g.bench_function("full: every window, 100k windows", |b| b.iter(|| full = checkpoint(&mut engine, true)));
     // One second of traffic between checkpoints: 1 000 events over 1 000 of the keys.
     let mut next = keys * 3;
     let mut out = Vec::new();
@@ -68,14 +69,20 @@ fn bench(c: &mut Criterion) {
                 }
                 out.clear();
                 let t = std::time::Instant::now();
-                incremental_bytes = checkpoint(&mut engine, false);
+                incremental = checkpoint(&mut engine, false);
                 spent += t.elapsed();
             }
             spent
         })
     });
+    // No event since the last checkpoint: the partition is left out.
+    g.bench_function("idle: no event since the last checkpoint, 100k windows", |b| b.iter(|| idle = checkpoint(&mut engine, false)));
     g.finish();
-    println!("full checkpoint: {:.1} MiB; incremental: {:.2} MiB", full_bytes as f64 / (1 << 20) as f64, incremental_bytes as f64 / (1 << 20) as f64);
+    let mib = |b: usize| b as f64 / (1 << 20) as f64;
+    for (name, (bytes, split)) in [("full", full), ("incremental", incremental), ("idle", idle)] {
+        let (state, windows) = split.unwrap_or((0, 0));
+        println!("{name}: {:.2} MiB written ({windows} windows; partition ingest state {:.2} MiB)", mib(bytes), mib(state));
+    }
 }
 
 criterion_group!(benches, bench);
