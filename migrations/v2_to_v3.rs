@@ -5,8 +5,10 @@
 //! it — about 250 ms for 100 000 windows.
 //!
 //! Layout 3 keeps one key per window (`win/<topic>/<partition>/<rule, labels>`), so a
-//! checkpoint writes only the windows changed since the previous one; `part/…` holds the
-//! ingest state alone. The alert of a series fed by one partition only is stored with
+//! checkpoint writes only the windows changed since the previous one; the ingest state is
+//! split into `part/…` (clock, settings, conversation memory) and its id and interaction
+//! memories as append-only logs in chunks (`dlog/…`, `alog/…`), of which a checkpoint
+//! writes only the chunks that grew. The alert of a series fed by one partition only is stored with
 //! that partition's window (it moves with the partition on a rebalance); `alerts` keeps
 //! the clock, the tick schedule and the alerts of series fed by several partitions.
 
@@ -15,7 +17,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::eval::{AlertRecord, AlertsSnapshot, PartitionState, WindowRecord};
-use crate::store::window_key;
+use crate::store::{insert_state, window_key};
 use crate::window::{SlidingWindow, WindowSpec};
 
 /// A partition's state as layout 2 stored it (frozen: the current types may change).
@@ -64,7 +66,7 @@ pub fn migrate(tree: &sled::Tree, batch: &mut sled::Batch) -> Result<(), String>
         true
     });
     for (suffix, snap) in parts {
-        batch.insert(format!("part/{suffix}").into_bytes(), postcard::to_allocvec(&snap.state).map_err(|e| e.to_string())?);
+        insert_state(batch, &suffix, &snap.state);
         for w in snap.windows {
             let alert = moved.remove(&(w.rule.clone(), w.labels.clone()));
             let record = WindowRecord { rule: w.rule, labels: w.labels, spec: w.spec, window: w.window, alert };

@@ -106,6 +106,9 @@ pub struct PartitionState {
     /// Changed since the last checkpoint.
     #[serde(skip)]
     pub dirty: bool,
+    /// Log bounds (dedup, attribution) the last checkpoint stored, if any.
+    #[serde(skip)]
+    pub logged: Option<((u64, u64), (u64, u64))>,
 }
 
 /// The rule engine. Pure: time comes from events and [`Engine::advance_to`].
@@ -218,6 +221,7 @@ impl Engine {
             attribution: Attribution::new(config.attribution),
             signals: SignalEngine::new(config.signals.clone()),
             dirty: true,
+            logged: None,
         })
     }
 

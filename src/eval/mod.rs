@@ -13,5 +13,5 @@ mod transition;
 pub use alert::{Phase, Step, Timing};
 pub use engine::{Admission, Engine, EngineConfig, EngineStats, PartitionState};
 pub use series::PartitionId;
-pub use snapshot::{AlertRecord, AlertsSnapshot, PartitionChanges, PartitionSnapshot, WindowRecord};
+pub use snapshot::{AlertRecord, AlertsSnapshot, LogChunks, PartitionChanges, PartitionHead, PartitionSnapshot, WindowRecord};
 pub use transition::{AlertState, Transition};

@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 use super::alert::Phase;
 use super::engine::{Engine, PartitionState};
 use super::series::{Part, PartitionId, Series, labels_hash};
+use crate::event::{Attribution, AttributionChunk, AttributionHead, Dedup, DedupChunk, DedupHead, LOG_CHUNK};
 use crate::rules::Rule;
+use crate::signals::SignalEngine;
 use crate::time::Millis;
 use crate::window::{SlidingWindow, WindowSpec};
 
@@ -40,10 +42,74 @@ pub struct PartitionSnapshot {
     pub windows: Vec<WindowRecord>,
 }
 
+/// A partition's ingest state as a checkpoint stores it: the small part whole
+/// ([`PartitionHead`]), the memories of event ids and interactions — most of its bytes —
+/// as logs in chunks of [`LOG_CHUNK`] entries, of which a checkpoint writes only the ones
+/// that grew.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PartitionHead {
+    pub clock: Option<Millis>,
+    pub signals: SignalEngine,
+    pub dedup: DedupHead,
+    pub attribution: AttributionHead,
+}
+
+/// Log chunks of a partition's ingest state, by chunk number.
+#[derive(Debug, Clone, Default)]
+pub struct LogChunks {
+    pub dedup: Vec<(u64, DedupChunk)>,
+    pub attribution: Vec<(u64, AttributionChunk)>,
+}
+
+impl PartitionState {
+    /// The head and every chunk of the logs (a whole rewrite, a migration).
+    pub fn to_log(&self) -> (PartitionHead, LogChunks) {
+        let (head, chunks, _) = self.log_since(None);
+        (head, chunks)
+    }
+
+    /// The head and the chunks that grew since `since` (log bounds last stored), and the
+    /// first chunk numbers still live (every chunk before them can go).
+    fn log_since(&self, since: Option<((u64, u64), (u64, u64))>) -> (PartitionHead, LogChunks, (u64, u64)) {
+        let (dlo, dhi) = self.dedup.log_bounds();
+        let (alo, ahi) = self.attribution.log_bounds();
+        let (dfrom, afrom) = match since {
+            Some(((_, d), (_, a))) => (d, a),
+            None => (dlo, alo),
+        };
+        let grown = |from: u64, lo: u64, hi: u64| (from.max(lo) / LOG_CHUNK..hi.div_ceil(LOG_CHUNK)).filter(move |_| hi > from.max(lo));
+        let chunks = LogChunks {
+            dedup: grown(dfrom, dlo, dhi).map(|k| (k, self.dedup.log_chunk(k))).collect(),
+            attribution: grown(afrom, alo, ahi).map(|k| (k, self.attribution.log_chunk(k))).collect(),
+        };
+        let head = PartitionHead { clock: self.clock, signals: self.signals.clone(), dedup: self.dedup.head(), attribution: self.attribution.head() };
+        (head, chunks, (dlo / LOG_CHUNK, alo / LOG_CHUNK))
+    }
+
+    /// The state from its head and its chunks (each list in chunk order).
+    pub fn from_log(head: PartitionHead, dedup: Vec<DedupChunk>, attribution: Vec<AttributionChunk>) -> PartitionState {
+        let mut state = PartitionState {
+            clock: head.clock,
+            dedup: Dedup::from_log(head.dedup, dedup),
+            attribution: Attribution::from_log(head.attribution, attribution),
+            signals: head.signals,
+            dirty: false,
+            logged: None,
+        };
+        state.logged = Some((state.dedup.log_bounds(), state.attribution.log_bounds()));
+        state
+    }
+}
+
 /// What changed in a partition since its previous [`Engine::partition_changes`].
 #[derive(Debug, Clone)]
 pub struct PartitionChanges {
-    pub state: PartitionState,
+    /// The ingest state's head, when the state changed.
+    pub head: Option<PartitionHead>,
+    /// Log chunks that grew (all of them when `full`).
+    pub chunks: LogChunks,
+    /// The first live chunk numbers (dedup, attribution): older chunks are forgotten.
+    pub live_chunks: (u64, u64),
     /// Windows (with their owned alerts) changed since then — every window when `full`.
     pub windows: Vec<WindowRecord>,
     /// Windows forgotten since then, as (rule, labels).
@@ -120,18 +186,20 @@ impl Engine {
             .map(|(r, labels)| (rules.rules[r as usize].name.clone(), labels.iter().map(|l| l.to_string()).collect()))
             .collect();
         let state = self.partition_state_mut(partition)?;
-        let state_dirty = std::mem::replace(&mut state.dirty, false);
+        let state_dirty = std::mem::replace(&mut state.dirty, false) || full;
+        let (head, chunks, live_chunks) = state.log_since(if full { None } else { state.logged });
+        let head = state_dirty.then_some(head);
+        state.logged = Some((state.dedup.log_bounds(), state.attribution.log_bounds()));
         let mut windows = Vec::new();
         for s in self.series_iter_mut() {
+            let Some(i) = s.parts.iter().position(|p| p.partition == partition) else { continue };
             let rule = &rules.rules[s.rule as usize];
             let owned = owner(s, rule) == Some(partition);
-            let Some(part) = s.parts.iter().find(|p| p.partition == partition) else { continue };
-            if full || part.dirty || (owned && s.alert_dirty) {
-                windows.push(window_record(s, rule, part));
+            if !(full || s.parts[i].dirty || (owned && s.alert_dirty)) {
+                continue;
             }
-            if let Some(part) = s.parts.iter_mut().find(|p| p.partition == partition) {
-                part.dirty = false;
-            }
+            windows.push(window_record(s, rule, &s.parts[i]));
+            s.parts[i].dirty = false;
             if owned {
                 s.alert_dirty = false;
             }
@@ -139,15 +207,16 @@ impl Engine {
         if !full && !state_dirty && windows.is_empty() && removed.is_empty() {
             return None;
         }
-        let state = self.partition_state(partition)?.clone();
-        Some(PartitionChanges { state, windows, removed, full })
+        Some(PartitionChanges { head, chunks, live_chunks, windows, removed, full })
     }
 
     /// Restores a partition's state; windows of unknown rules or changed specs are dropped.
     pub fn restore_partition(&mut self, partition: PartitionId, snap: PartitionSnapshot) {
         self.drop_partition(partition);
         let clock = snap.state.clock;
-        self.set_partition_state(partition, PartitionState { dirty: false, ..snap.state });
+        let logged = Some((snap.state.dedup.log_bounds(), snap.state.attribution.log_bounds()));
+        let dedup = snap.state.dedup.restore();
+        self.set_partition_state(partition, PartitionState { dirty: false, logged, dedup, ..snap.state });
         for w in snap.windows {
             let Some(i) = self.rules().rules.iter().position(|r| r.name == w.rule) else { continue };
             if self.rules().rules[i].window != w.spec || self.rules().rules[i].group_by.len() != w.labels.len() {

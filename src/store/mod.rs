@@ -8,15 +8,18 @@
 //! |---|---|
 //! | `meta/layout` | layout version, u32 big-endian |
 //! | `offset/<topic>/<partition>` | next offset to consume, i64 big-endian |
-//! | `part/<topic>/<partition>` | the partition's ingest [`PartitionState`], postcard |
+//! | `part/<topic>/<partition>` | the partition's ingest state without its logs ([`PartitionHead`]), postcard |
+//! | `dlog/<topic>/<partition>/<chunk>` | a chunk of its log of remembered event ids (dedup), postcard |
+//! | `alog/<topic>/<partition>/<chunk>` | a chunk of its log of remembered interactions (attribution), postcard |
 //! | `win/<topic>/<partition>/<series>` | one window of the partition ([`WindowRecord`], with the alert of a series only this partition feeds), postcard |
 //! | `alerts` | the engine-wide [`AlertsSnapshot`] (clock, ticks, alerts of series fed by several partitions or none), postcard |
 //!
-//! Partition numbers are zero-padded to ten digits so keys sort numerically; `<series>` is
-//! the postcard encoding of (rule name, labels). One key per window makes checkpoints
-//! incremental: a checkpoint writes the windows changed since the previous one, deletes
-//! the forgotten ones, and rewrites a partition's windows whole only after it was
-//! assigned without usable local state.
+//! Partition numbers are zero-padded to ten digits and chunk numbers to twenty so keys sort
+//! numerically; `<series>` is the postcard encoding of (rule name, labels). One key per
+//! window and the id and interaction memories as append-only logs in chunks make
+//! checkpoints incremental: a checkpoint writes the windows changed since the previous
+//! one and the log chunks that grew, deletes forgotten windows and chunks, and rewrites a
+//! partition whole only after it was assigned without usable local state.
 //!
 //! Invariant: knows bytes, keys and snapshots; nothing of Kafka clients or rules.
 
@@ -25,7 +28,7 @@ mod migrate;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::eval::{AlertsSnapshot, PartitionChanges, PartitionSnapshot, PartitionState, WindowRecord};
+use crate::eval::{AlertsSnapshot, PartitionChanges, PartitionHead, PartitionSnapshot, PartitionState, WindowRecord};
 
 pub use migrate::LAYOUT_VERSION;
 
@@ -147,6 +150,41 @@ pub(crate) fn window_key(tp_suffix: &str, rule: &str, labels: &[String]) -> Vec<
     key
 }
 
+/// The prefix of a partition's chunks of one log (`dlog` or `alog`).
+pub(crate) fn log_prefix(log: &str, tp_suffix: &str) -> Vec<u8> {
+    format!("{log}/{tp_suffix}/").into_bytes()
+}
+
+pub(crate) fn log_key(log: &str, tp_suffix: &str, chunk: u64) -> Vec<u8> {
+    format!("{log}/{tp_suffix}/{chunk:020}").into_bytes()
+}
+
+/// Adds a partition's whole ingest state, as head and log chunks, to `batch`.
+pub(crate) fn insert_state(batch: &mut sled::Batch, tp_suffix: &str, state: &PartitionState) -> usize {
+    let (head, chunks) = state.to_log();
+    insert_log(batch, tp_suffix, Some(&head), &chunks)
+}
+
+fn insert_log(batch: &mut sled::Batch, tp_suffix: &str, head: Option<&PartitionHead>, chunks: &crate::eval::LogChunks) -> usize {
+    let mut bytes = 0;
+    if let Some(head) = head {
+        let v = encode(head);
+        bytes += v.len();
+        batch.insert(format!("part/{tp_suffix}").into_bytes(), v);
+    }
+    for (k, c) in &chunks.dedup {
+        let v = encode(c);
+        bytes += v.len();
+        batch.insert(log_key("dlog", tp_suffix, *k), v);
+    }
+    for (k, c) in &chunks.attribution {
+        let v = encode(c);
+        bytes += v.len();
+        batch.insert(log_key("alog", tp_suffix, *k), v);
+    }
+    bytes
+}
+
 fn read_i64(v: &[u8]) -> i64 {
     let mut b = [0u8; 8];
     b.copy_from_slice(&v[..8.min(v.len())]);
@@ -203,18 +241,24 @@ impl Store {
             bytes += 8;
             batch.insert(offset_key(&pc.tp).into_bytes(), &pc.next_offset.to_be_bytes());
             let Some(changes) = &pc.changes else { continue };
-            // Later writes to a key in one batch win: removals first, then the windows.
+            // Later writes to a key in one batch win: removals first, then the new values.
             if changes.full {
-                for key in self.tree.scan_prefix(window_prefix(&suffix)).keys() {
-                    batch.remove(key?);
+                for prefix in [window_prefix(&suffix), log_prefix("dlog", &suffix), log_prefix("alog", &suffix)] {
+                    for key in self.tree.scan_prefix(prefix).keys() {
+                        batch.remove(key?);
+                    }
                 }
             }
             for (rule, labels) in &changes.removed {
                 batch.remove(window_key(&suffix, rule, labels));
             }
-            let state = encode(&changes.state);
-            bytes += state.len();
-            batch.insert(part_key(&pc.tp).into_bytes(), state);
+            // Log chunks wholly forgotten.
+            for (log, live) in [("dlog", changes.live_chunks.0), ("alog", changes.live_chunks.1)] {
+                for key in self.tree.range(log_prefix(log, &suffix)..log_key(log, &suffix, live)).keys() {
+                    batch.remove(key?);
+                }
+            }
+            bytes += insert_log(&mut batch, &suffix, changes.head.as_ref(), &changes.chunks);
             for w in &changes.windows {
                 let value = encode(w);
                 bytes += value.len();
@@ -238,9 +282,21 @@ impl Store {
         let (Some(off), Some(state)) = (self.tree.get(offset_key(tp))?, self.tree.get(&part_key)?) else {
             return Ok(None);
         };
-        let state: PartitionState = decode(part_key.as_bytes(), &state)?;
+        let head: PartitionHead = decode(part_key.as_bytes(), &state)?;
+        let suffix = tp.suffix();
+        let state = PartitionState::from_log(head, self.chunks("dlog", &suffix)?, self.chunks("alog", &suffix)?);
         let windows = self.windows(tp)?;
         Ok(Some((read_i64(&off), PartitionSnapshot { state, windows })))
+    }
+
+    /// A log's chunks, in chunk order.
+    fn chunks<T: serde::de::DeserializeOwned>(&self, log: &str, suffix: &str) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(log_prefix(log, suffix)) {
+            let (k, v) = item?;
+            out.push(decode(&k, &v)?);
+        }
+        Ok(out)
     }
 
     fn windows(&self, tp: &TopicPartition) -> Result<Vec<WindowRecord>, StoreError> {
@@ -264,9 +320,14 @@ impl Store {
             let (k, v) = item?;
             let key = String::from_utf8_lossy(&k).into_owned();
             let Some(tp) = TopicPartition::parse_suffix(&key["part/".len()..]) else { continue };
-            let state: PartitionState = decode(&k, &v)?;
+            let head: PartitionHead = decode(&k, &v)?;
             let mut per_rule: Vec<(String, usize)> = Vec::new();
             let mut state_bytes = v.len();
+            for log in ["dlog", "alog"] {
+                for item in self.tree.scan_prefix(log_prefix(log, &tp.suffix())) {
+                    state_bytes += item?.1.len();
+                }
+            }
             for item in self.tree.scan_prefix(window_prefix(&tp.suffix())) {
                 let (wk, wv) = item?;
                 state_bytes += wv.len();
@@ -279,7 +340,7 @@ impl Store {
             }
             per_rule.sort();
             let next_offset = self.tree.get(offset_key(&tp))?.map(|o| read_i64(&o));
-            out.partitions.push(PartitionSummary { tp, next_offset, windows: per_rule, clock: state.clock, state_bytes });
+            out.partitions.push(PartitionSummary { tp, next_offset, windows: per_rule, clock: head.clock, state_bytes });
         }
         // Every alert, wherever it is kept.
         out.alerts = self.alerts()?.map(|mut a| {
