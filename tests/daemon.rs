@@ -247,7 +247,10 @@ const MODELS: [&str; 4] = ["gpt-4o-mini", "claude-3-5-sonnet", "llama-3.1-70b", 
 /// conversation's model), in event-time order and long past (so never "live"). Each part
 /// ends with one event per partition at the same instant, so every partition's event time
 /// reaches the end of the part, as a replay's does.
-fn group_stream(minutes: i64, cut_minute: i64) -> (Vec<(i32, String)>, Vec<(i32, String)>, i64) {
+/// (partition, JSON line) of each event.
+type Lines = Vec<(i32, String)>;
+
+fn group_stream(minutes: i64, cut_minute: i64) -> (Lines, Lines, i64) {
     use llmwatch::demo::ModelProfile;
     let start = parse_rfc3339("2026-01-05T08:00:00Z").unwrap();
     let mut scenario = Scenario::baseline(start, minutes * MIN, 31)

@@ -93,7 +93,9 @@ fn run(rules: &Arc<RuleSet>, input: &[(u32, Event)]) -> Vec<Transition> {
 }
 
 /// Per (rule, group), in order: what one alert went through.
-fn by_alert(items: Vec<Transition>) -> BTreeMap<(String, Vec<(String, String)>), Vec<Transition>> {
+type AlertKey = (String, Vec<(String, String)>);
+
+fn by_alert(items: Vec<Transition>) -> BTreeMap<AlertKey, Vec<Transition>> {
     let mut m: BTreeMap<_, Vec<Transition>> = BTreeMap::new();
     for t in items {
         m.entry((t.rule.clone(), t.group.clone())).or_default().push(t);

@@ -111,6 +111,9 @@ pub struct PartitionState {
     pub logged: Option<((u64, u64), (u64, u64))>,
 }
 
+/// A window forgotten in a partition: (partition, rule index, labels).
+type Forgotten = (PartitionId, u32, Box<[Box<str>]>);
+
 /// The rule engine. Pure: time comes from events and [`Engine::advance_to`].
 pub struct Engine {
     rules: Arc<RuleSet>,
@@ -126,7 +129,7 @@ pub struct Engine {
     scratch: Scratch,
     /// Windows forgotten since the last checkpoint (partition, rule, labels), so an
     /// incremental checkpoint can delete them; only kept once a checkpointing caller asks.
-    removed: Option<Vec<(PartitionId, u32, Box<[Box<str>]>)>>,
+    removed: Option<Vec<Forgotten>>,
 }
 
 impl Engine {
