@@ -11,12 +11,13 @@
 
 use serde::Deserialize;
 
-use crate::eval::{AlertsSnapshot, PartitionSnapshot};
+use super::v2_to_v3::V2PartitionSnapshot;
+use crate::eval::AlertsSnapshot;
 
 #[derive(Deserialize)]
 struct V1Partition {
     next_offset: i64,
-    state: PartitionSnapshot,
+    state: V2PartitionSnapshot,
 }
 
 pub fn migrate(tree: &sled::Tree, batch: &mut sled::Batch) -> Result<(), String> {

@@ -206,3 +206,216 @@ async fn kill_9_and_restart_neither_loses_nor_doubles_anything() {
     stop(daemon);
     assert_eq!(without_seq(read_transitions(&out)), expected);
 }
+
+/// Rules grouped by model with clear-cut incidents: baseline values far below the
+/// thresholds, incident values far above.
+const GROUP_RULES: &str = r#"
+group: group-test
+rules:
+  - name: refusals
+    when: kind == "interaction" && error_type == null
+    group_by: [model]
+    window: 5m
+    bin: 1m
+    value: ratio(signal.refusal)
+    condition: "> 0.15"
+    min_events: 20
+    for: 1m
+    keep_firing_for: 1m
+  - name: errors
+    when: kind == "interaction"
+    group_by: [model]
+    window: 5m
+    bin: 1m
+    value: ratio(signal.error)
+    condition: "> 0.1"
+    min_events: 20
+    for: 1m
+  - name: slow
+    when: kind == "interaction" && error_type == null
+    group_by: [model]
+    window: 5m
+    bin: 1m
+    value: avg(latency_ms)
+    condition: "> 4000"
+    min_events: 20
+"#;
+
+const MODELS: [&str; 4] = ["gpt-4o-mini", "claude-3-5-sonnet", "llama-3.1-70b", "mistral-large"];
+
+/// Events of four models, each in its own partition (feedback and outcomes follow their
+/// conversation's model), in event-time order and long past (so never "live"). Each part
+/// ends with one event per partition at the same instant, so every partition's event time
+/// reaches the end of the part, as a replay's does.
+/// (partition, JSON line) of each event.
+type Lines = Vec<(i32, String)>;
+
+fn group_stream(minutes: i64, cut_minute: i64) -> (Lines, Lines, i64) {
+    use llmwatch::demo::ModelProfile;
+    let start = parse_rfc3339("2026-01-05T08:00:00Z").unwrap();
+    let mut scenario = Scenario::baseline(start, minutes * MIN, 31)
+        .with_incident(IncidentKind::Refusals, Some("gpt-4o-mini"), start + 10 * MIN, start + 30 * MIN)
+        .with_incident(IncidentKind::SlowLatency, Some("claude-3-5-sonnet"), start + 15 * MIN, start + 40 * MIN)
+        .with_incident(IncidentKind::Errors, Some("mistral-large"), start + 20 * MIN, start + 50 * MIN)
+        .with_incident(IncidentKind::Refusals, Some("llama-3.1-70b"), start + 35 * MIN, start + 52 * MIN);
+    scenario.models.push(ModelProfile { name: "mistral-large".into(), provider: "mistral".into(), latency_ms: 1600.0, share: 0.2 });
+    let mut conversation: std::collections::HashMap<String, i32> = Default::default();
+    let cut = start + cut_minute * MIN + 5_000;
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    let sync = |t: i64, tag: &str| -> Vec<(i32, String)> {
+        MODELS
+            .iter()
+            .enumerate()
+            .map(|(p, m)| {
+                let mut e = llmwatch::event::Event::new(format!("sync-{tag}-{p}"), t, llmwatch::event::EventKind::Interaction);
+                e.response_model = Some((*m).into());
+                e.latency_ms = Some(1000.0);
+                (p as i32, to_json(&e).to_string())
+            })
+            .collect()
+    };
+    for e in scenario.events() {
+        let conv = e.conversation.as_deref().unwrap_or("-").to_string();
+        let p = match e.response_model.as_deref().and_then(|m| MODELS.iter().position(|x| *x == m)) {
+            Some(p) => *conversation.entry(conv).or_insert(p as i32),
+            None => conversation.get(&conv).copied().unwrap_or(0),
+        };
+        let line = (p, to_json(&e).to_string());
+        if e.time_ms < cut { first.push(line) } else { second.push(line) }
+    }
+    first.extend(sync(cut, "cut"));
+    second.extend(sync(start + minutes * MIN + 60_000, "end"));
+    (first, second, cut)
+}
+
+async fn produce_to_partitions(topic: &str, lines: &[(i32, String)]) {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = support::producer_config().create().unwrap();
+    let mut pending = Vec::new();
+    for (p, line) in lines {
+        let key = MODELS[*p as usize];
+        let record = FutureRecord::to(topic).partition(*p).key(key).payload(line.as_str());
+        pending.push(producer.send_result(record).map_err(|(e, _)| e).unwrap());
+        if pending.len() >= 5000 {
+            for f in pending.drain(..) {
+                f.await.unwrap().map_err(|(e, _)| e).unwrap();
+            }
+        }
+    }
+    for f in pending {
+        f.await.unwrap().map_err(|(e, _)| e).unwrap();
+    }
+}
+
+/// Transitions in one canonical order (by time, rule, group, state), without `seq`.
+fn canonical(mut items: Vec<Value>) -> Vec<Value> {
+    for v in &mut items {
+        v.as_object_mut().unwrap().remove("seq");
+    }
+    let key = |v: &Value| (v["at"].as_str().unwrap().to_string(), v["rule"].to_string(), v["group"].to_string(), v["state"].to_string());
+    items.sort_by_key(key);
+    items
+}
+
+fn at_ms(v: &Value) -> i64 {
+    parse_rfc3339(v["at"].as_str().unwrap()).unwrap()
+}
+
+fn wait_for_log(path: &Path, needle: &str, count: usize, timeout: Duration) -> String {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.matches(needle).count() >= count {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "waiting for {count}× {needle:?} in {}:\n{text}", path.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Two daemons in one consumer group split a 4-partition topic and together emit exactly
+/// the transitions of one replay; when one stops (SIGTERM), the other takes its
+/// partitions over, rebuilds them from an empty store with the transitions the first one
+/// already delivered suppressed, and continues exactly as the replay does. Events are keyed
+/// by model and every rule groups by model: the documented condition for several
+/// instances to equal one.
+#[tokio::test(flavor = "multi_thread")]
+#[allow(clippy::await_holding_lock)] // the lock serializes these tests on purpose
+async fn two_daemons_in_one_group_equal_one_replay_and_hand_over_without_loss() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second, cut) = group_stream(60, 33);
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("group.yaml"), GROUP_RULES).unwrap();
+
+    // The reference: one replay of everything.
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(&events, first.iter().chain(&second).map(|(_, l)| format!("{l}\n")).collect::<String>()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_llmwatch")).args(["replay", "--evidence", "-q", "--rules"]).arg(&rules).arg("--events").arg(&events).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let expected: Vec<Value> = canonical(String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect());
+    let firing: std::collections::BTreeSet<String> = expected.iter().filter(|t| t["state"] == "firing").map(|t| t["group"].to_string()).collect();
+    assert_eq!(firing.len(), 4, "every model has an incident that fires: {expected:#?}");
+    let (before, after): (Vec<Value>, Vec<Value>) = expected.iter().cloned().partition(|t| at_ms(t) <= cut);
+    assert!(before.iter().any(|t| t["state"] == "firing") && after.iter().any(|t| t["state"] == "firing"), "incidents on both sides of the cut");
+
+    let topic = support::new_topic("daemon-group", 4).await;
+    let group = support::unique_name("pair");
+    let member = |name: &str| {
+        let d = dir.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        let c = write_config(&d, &topic, &group);
+        let text = std::fs::read_to_string(&c).unwrap().replace(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules").display().to_string(), &rules.display().to_string());
+        std::fs::write(&c, text).unwrap();
+        (c, d.join("transitions.jsonl"), d.join("daemon.log"))
+    };
+    let (ca, oa, la) = member("a");
+    let (cb, ob, lb) = member("b");
+    // Both members join before any event exists, so the split is settled first.
+    let a = start_daemon(&ca, &oa, &la);
+    wait_for_log(&la, "Partition assigned", 1, Duration::from_secs(30));
+    let b = start_daemon(&cb, &ob, &lb);
+    wait_for_log(&lb, "Partition assigned", 2, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Part one: the pair together equals the replay up to the cut.
+    produce_to_partitions(&topic, &first).await;
+    let pair = |paths: &[&Path]| canonical(paths.iter().flat_map(|p| read_transitions(p)).collect());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while pair(&[&oa, &ob]).len() < before.len() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    let (got_a, got_b) = (read_transitions(&oa), read_transitions(&ob));
+    assert!(!got_a.is_empty() && !got_b.is_empty(), "both members alert on their own partitions");
+    assert_eq!(pair(&[&oa, &ob]), before, "two members = one replay, up to the cut");
+
+    // B leaves: A takes its partitions over with no local state for them and rebuilds them.
+    stop(b);
+    let log_a = wait_for_log(&la, "Partition rebuilt.", 2, Duration::from_secs(60));
+    produce_to_partitions(&topic, &second).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while pair(&[&oa, &ob]).len() < expected.len() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    stop(a);
+    // Rebuilt from the start of each partition, B's transitions suppressed up to B's commit.
+    let rebuilds: Vec<&str> = log_a.lines().filter(|l| l.contains("rebuilding it by replay") && l.contains("from=Some(0)")).collect();
+    assert_eq!(rebuilds.len(), 2, "{log_a}");
+    assert!(rebuilds.iter().all(|l| !l.contains("suppressed_until=Some(0)") && l.contains("suppressed_until=Some(")), "{log_a}");
+
+    // Nothing lost, nothing twice; the survivor alone continues exactly like the replay.
+    without_seq(read_transitions(&oa));
+    without_seq(read_transitions(&ob));
+    assert_eq!(pair(&[&oa, &ob]), expected, "the pair, then the survivor, = one replay");
+    let survivor_after: Vec<Value> = canonical(read_transitions(&oa)).into_iter().filter(|t| at_ms(t) > cut).collect();
+    assert_eq!(survivor_after, after, "after the hand-over, the survivor alone gives the replay's transitions");
+    // The rebuilt partitions' transitions up to the cut were B's to deliver, not A's.
+    let b_groups: std::collections::BTreeSet<String> = got_b.iter().map(|t| t["group"].to_string()).collect();
+    assert!(
+        canonical(read_transitions(&oa)).iter().all(|t| at_ms(t) > cut || !b_groups.contains(&t["group"].to_string())),
+        "A repeated none of B's transitions"
+    );
+}

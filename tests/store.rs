@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use llmwatch::eval::{Engine, EngineConfig};
-use llmwatch::store::{Checkpoint, LAYOUT_VERSION, Store, StoreError, TopicPartition};
+use llmwatch::store::{Checkpoint, LAYOUT_VERSION, PartitionCheckpoint, Store, StoreError, TopicPartition};
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -20,10 +20,21 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 }
 
 #[test]
-fn a_store_in_the_previous_layout_is_migrated_on_open() {
+fn a_store_in_layout_1_is_migrated_on_open() {
+    check_migrated("tests/fixtures/store_v1");
+}
+
+/// Layout 2 (one value per partition) → 3 (one key per window): the fixture is the v1
+/// one as llmwatch of layout 2 migrated it.
+#[test]
+fn a_store_in_layout_2_is_migrated_on_open() {
+    check_migrated("tests/fixtures/store_v2");
+}
+
+fn check_migrated(fixture: &str) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
-    copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store_v1"), &path);
+    copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture), &path);
     let store = Store::open(&path).unwrap();
     let report = store.inspect().unwrap();
     assert_eq!(report.layout, LAYOUT_VERSION);
@@ -36,6 +47,8 @@ fn a_store_in_the_previous_layout_is_migrated_on_open() {
     assert!(store.tree().scan_prefix(b"p/").next().is_none());
     let (offset, snap) = store.partition(&TopicPartition::new("llm-events", 0)).unwrap().unwrap();
     assert_eq!(offset, 1234);
+    assert_eq!(snap.windows.len(), 61);
+    assert!(store.tree().scan_prefix(b"win/llm-events/0000000001/").count() == 61);
     let mut engine = Engine::new(Arc::new(llmwatch::demo::shipped_rules().unwrap()), EngineConfig::default());
     engine.restore_alerts(alerts);
     engine.restore_partition(0, snap);
@@ -55,7 +68,7 @@ fn a_newer_layout_is_refused_with_a_clear_message() {
     }
     let err = Store::open(dir.path()).err().expect("refused");
     assert!(matches!(err, StoreError::NewerLayout { found: 99, .. }), "{err}");
-    assert!(err.to_string().contains("layout version 99, newer than this llmwatch supports (2)"), "{err}");
+    assert!(err.to_string().contains(&format!("layout version 99, newer than this llmwatch supports ({LAYOUT_VERSION})")), "{err}");
 }
 
 #[test]
@@ -68,7 +81,8 @@ fn a_checkpoint_is_read_back_after_reopening() {
         engine.process_from(3, e, &mut out);
     }
     let tp = TopicPartition::new("events", 3);
-    let cp = Checkpoint { partitions: vec![(tp.clone(), 4242, engine.snapshot_partition(3).unwrap())], alerts: Some(engine.snapshot_alerts()) };
+    let changes = engine.partition_changes(3, true);
+    let cp = Checkpoint { partitions: vec![PartitionCheckpoint { tp: tp.clone(), next_offset: 4242, changes }], alerts: Some(engine.snapshot_alerts()) };
     {
         let store = Store::open(dir.path()).unwrap();
         let bytes = store.checkpoint(&cp, |_| {}).unwrap();
@@ -77,9 +91,80 @@ fn a_checkpoint_is_read_back_after_reopening() {
     let store = Store::open(dir.path()).unwrap();
     let (offset, snap) = store.partition(&tp).unwrap().unwrap();
     assert_eq!(offset, 4242);
-    assert_eq!(snap.windows, cp.partitions[0].2.windows);
+    let sorted = |mut w: Vec<llmwatch::eval::WindowRecord>| {
+        w.sort_by(|a, b| (&a.rule, &a.labels).cmp(&(&b.rule, &b.labels)));
+        w
+    };
+    assert_eq!(sorted(snap.windows), sorted(engine.snapshot_partition(3).unwrap().windows));
     assert_eq!(store.alerts().unwrap().unwrap(), engine.snapshot_alerts());
     assert!(store.partition(&TopicPartition::new("events", 4)).unwrap().is_none());
+}
+
+/// Incremental checkpoints: only what changed is written, forgotten windows are deleted,
+/// and what the store holds afterwards always equals a full snapshot.
+#[test]
+fn incremental_checkpoints_write_only_changes_and_read_back_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut engine = Engine::new(Arc::new(llmwatch::demo::shipped_rules().unwrap()), EngineConfig::default());
+    engine.track_removed();
+    let tp = TopicPartition::new("events", 0);
+    let mut out = Vec::new();
+    let scenario = llmwatch::demo::Scenario::baseline(0, 150 * 60_000, 2).with_incident(llmwatch::demo::IncidentKind::Refusals, Some("gpt-4o-mini"), 125 * 60_000, 145 * 60_000);
+    let all: Vec<_> = scenario.events().collect();
+    let (events, later) = all.split_at(all.len() * 4 / 5);
+    let mut full = true;
+    let sorted = |mut w: Vec<llmwatch::eval::WindowRecord>| {
+        w.sort_by(|a, b| (&a.rule, &a.labels).cmp(&(&b.rule, &b.labels)));
+        w
+    };
+    let mut sizes = Vec::new();
+    // Big steps and small ones (a small step leaves most windows untouched).
+    let mut chunks = Vec::new();
+    let mut rest = events;
+    while !rest.is_empty() {
+        let n = [997, 5, 2][chunks.len() % 3].min(rest.len());
+        chunks.push(&rest[..n]);
+        rest = &rest[n..];
+    }
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        for e in chunk {
+            engine.process_from(0, e.clone(), &mut out);
+        }
+        let changes = engine.partition_changes(0, full);
+        full = false;
+        let cp = Checkpoint { partitions: vec![PartitionCheckpoint { tp: tp.clone(), next_offset: i as i64, changes }], alerts: Some(engine.snapshot_alerts()) };
+        sizes.push(cp.partitions[0].changes.as_ref().map_or(0, |c| c.windows.len()));
+        store.checkpoint(&cp, |_| {}).unwrap();
+        let (offset, snap) = store.partition(&tp).unwrap().unwrap();
+        assert_eq!(offset, i as i64);
+        // Evaluation moves a window's retention head without marking it changed (that
+        // never changes a result); compare both as an evaluation at the clock sees them.
+        let clock = snap.state.clock.unwrap();
+        let at_clock = |w: Vec<llmwatch::eval::WindowRecord>| {
+            let mut w = sorted(w);
+            for r in w.iter_mut() {
+                let _ = r.window.evaluate(&r.spec, clock);
+            }
+            w
+        };
+        assert_eq!(at_clock(snap.windows), at_clock(engine.snapshot_partition(0).unwrap().windows), "after checkpoint {i}");
+    }
+    // Nothing happened: nothing to write.
+    assert!(engine.partition_changes(0, false).is_none());
+    // What the store holds continues exactly like the engine it came from (windows,
+    // alerts, the memories of ids and interactions), duplicates of old ids included.
+    let mut restored = Engine::new(Arc::new(llmwatch::demo::shipped_rules().unwrap()), EngineConfig::default());
+    restored.restore_alerts(store.alerts().unwrap().unwrap());
+    restored.restore_partition(0, store.partition(&tp).unwrap().unwrap().1);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for e in events[events.len() - 50..].iter().chain(later) {
+        let (x, y) = (engine.process_from(0, e.clone(), &mut a), restored.process_from(0, e.clone(), &mut b));
+        assert_eq!(x, y, "{}", e.id);
+    }
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+    assert!(sizes[1..].iter().any(|n| *n < sizes[0]), "{sizes:?}");
 }
 
 #[test]
@@ -90,7 +175,7 @@ fn state_inspect_prints_partitions_offsets_windows_and_alerts() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_llmwatch")).args(["state", "inspect", "--store"]).arg(&path).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("(layout 2,"), "{text}");
+    assert!(text.contains(&format!("(layout {LAYOUT_VERSION},")), "{text}");
     assert!(text.contains("partitions: 2"), "{text}");
     assert!(text.contains("llm-events/0             next offset 1234"), "{text}");
     assert!(text.contains("      refusal_rate                     "), "{text}");

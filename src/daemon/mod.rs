@@ -13,9 +13,10 @@
 //! - a bad message is counted, logged with its coordinates and skipped; it never stops the
 //!   stream.
 
+mod rebuild;
 mod sink;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -36,7 +37,8 @@ use crate::notify::{Outbox, Sender, SenderHandle, Stager};
 use crate::event::{DecodeErrorReason, Decoder};
 use crate::rules::{LoadOptions, load_files};
 use crate::source::jsonl::excerpt;
-use crate::store::{Checkpoint, Store, TopicPartition};
+use crate::store::{Checkpoint, PartitionCheckpoint, Store, TopicPartition};
+use rebuild::Rebuild;
 
 pub use sink::FileSink;
 
@@ -66,6 +68,12 @@ struct State {
     stager: Stager,
     notify_seq: u64,
     sender: Option<SenderHandle>,
+    /// The next offset last written per partition: a partition with no new offset and no
+    /// engine change is left out of a checkpoint.
+    written: BTreeMap<TopicPartition, i64>,
+    /// Partitions whose stored windows may be stale (rebuilt, or a write failed): the next
+    /// checkpoint rewrites them whole.
+    rewrite: BTreeSet<TopicPartition>,
 }
 
 impl State {
@@ -77,14 +85,11 @@ impl State {
     /// One atomic checkpoint of every assigned partition, the alerts and the pending
     /// transitions (as outbox entries); then delivery; then the Kafka commit.
     fn checkpoint(&mut self, consumer: Option<&BaseConsumer<Ctx>>, mode: CommitMode) -> anyhow::Result<()> {
-        let mut cp = Checkpoint { alerts: Some(self.engine.snapshot_alerts()), ..Default::default() };
-        let assigned: Vec<(TopicPartition, i64)> = self.assigned.iter().map(|(tp, o)| (tp.clone(), *o)).collect();
-        for (tp, offset) in &assigned {
-            let id = self.id(tp);
-            if let Some(snap) = self.engine.snapshot_partition(id) {
-                cp.partitions.push((tp.clone(), *offset, snap));
-            }
-        }
+        // A partition being rebuilt has no state here yet, and the previous owner's offset
+        // must stand (the next owner would otherwise suppress too little).
+        let assigned: Vec<(TopicPartition, i64)> =
+            self.assigned.iter().filter(|(tp, _)| !self.rebuilding.contains_key(*tp)).map(|(tp, o)| (tp.clone(), *o)).collect();
+        let cp = Checkpoint { partitions: self.partition_changes(&assigned), alerts: Some(self.engine.snapshot_alerts()) };
         let items: Vec<(u64, Transition)> = self.pending.drain(..).map(|t| {
             self.next_seq += 1;
             (self.next_seq, t)
@@ -99,7 +104,7 @@ impl State {
         }
         let flap = serde_json::to_vec(&self.stager.snapshot()).expect("serializable");
         let mut notify_seq = self.notify_seq;
-        self.store.checkpoint(&cp, |batch| {
+        let written = self.store.checkpoint(&cp, |batch| {
             for (seq, t) in &items {
                 batch.insert(format!("outbox/{seq:020}").into_bytes(), serde_json::to_vec(t).expect("serializable"));
             }
@@ -108,7 +113,9 @@ impl State {
                 Outbox::stage_into(batch, &mut notify_seq, &staged, notify_now());
             }
             batch.insert(FLAP_KEY, flap);
-        })?;
+        });
+        self.partitions_written(&cp, written.is_ok());
+        written?;
         self.notify_seq = notify_seq;
         if let Some(h) = &self.sender
             && !staged.is_empty()
@@ -130,6 +137,51 @@ impl State {
             }
         }
         Ok(())
+    }
+
+    /// Each assigned partition's offset and engine changes since the last checkpoint; a
+    /// partition with neither is left out.
+    fn partition_changes(&mut self, assigned: &[(TopicPartition, i64)]) -> Vec<PartitionCheckpoint> {
+        let mut out = Vec::new();
+        for (tp, offset) in assigned {
+            if *offset < 0 {
+                continue;
+            }
+            let id = self.id(tp);
+            let changes = self.engine.partition_changes(id, self.rewrite.contains(tp));
+            if changes.is_none() && self.written.get(tp) == Some(offset) {
+                continue;
+            }
+            out.push(PartitionCheckpoint { tp: tp.clone(), next_offset: *offset, changes });
+        }
+        out
+    }
+
+    /// Bookkeeping after a checkpoint write: what is stored now, or — when the write
+    /// failed after the engine's dirty flags were cleared — a whole rewrite next time.
+    fn partitions_written(&mut self, cp: &Checkpoint, ok: bool) {
+        for pc in &cp.partitions {
+            if !ok {
+                self.rewrite.insert(pc.tp.clone());
+                self.written.remove(&pc.tp);
+                continue;
+            }
+            self.written.insert(pc.tp.clone(), pc.next_offset);
+            if pc.changes.as_ref().is_some_and(|c| c.full) {
+                self.rewrite.remove(&pc.tp);
+            }
+        }
+    }
+
+    /// Ends a partition's rebuild: its windows and alerts move into the main engine.
+    fn finish_rebuild(&mut self, tp: &TopicPartition, offset: i64) {
+        let Some(r) = self.rebuilding.remove(tp) else { return };
+        let id = self.id(tp);
+        if let Some(snap) = r.engine.snapshot_partition(0) {
+            self.engine.restore_partition(id, snap);
+        }
+        self.rewrite.insert(tp.clone());
+        tracing::info!(message = "Partition rebuilt.", partition = %tp, offset);
     }
 
     /// Delivers every outbox entry to the sink, then removes it.
@@ -156,15 +208,6 @@ impl State {
     }
 }
 
-/// A partition rebuilt by replay in an engine of its own, so its series run in its own
-/// event time (as they did for the previous owner) and its transitions — already notified
-/// by that owner — are discarded. At the previous owner's commit, its windows and alerts
-/// move into the main engine and the partition continues live.
-struct Rebuild {
-    until: i64,
-    engine: Engine,
-}
-
 /// The consumer context: rebalances checkpoint, drop and restore partition state.
 struct Ctx {
     state: Arc<Mutex<State>>,
@@ -181,26 +224,37 @@ impl ConsumerContext for Ctx {
                 for (topic, partition) in elems {
                     let tp = TopicPartition::new(topic.clone(), partition);
                     let id = st.id(&tp);
+                    let committed = rebuild::committed_offset(consumer, &topic, partition);
                     match st.store.partition(&tp) {
-                        Ok(Some((offset, snap))) => {
+                        // Local state is usable unless another member has moved the
+                        // partition on since it was written.
+                        Ok(Some((offset, snap))) if committed.is_none_or(|c| c <= offset) => {
                             st.engine.restore_partition(id, snap);
                             let _ = tpl.set_partition_offset(&topic, partition, Offset::Offset(offset));
                             st.assigned.insert(tp.clone(), offset);
+                            st.written.insert(tp.clone(), offset);
                             tracing::info!(message = "Partition assigned; resuming from the checkpoint.", partition = %tp, offset);
                         }
-                        Ok(None) => {
-                            let (start, until) = rebuild_start(consumer, &topic, partition, st.lookback_ms);
+                        Ok(local) => {
+                            if let Some((offset, _)) = local {
+                                tracing::info!(message = "Local partition state is older than the group's commit; discarding it.", partition = %tp, offset, committed = ?committed);
+                            }
+                            st.engine.drop_partition(id);
+                            st.rewrite.insert(tp.clone());
+                            st.written.remove(&tp);
+                            // No commit: a new partition, read from the start, nothing suppressed.
+                            let start = committed.map(|c| rebuild::start_offset(consumer, &topic, partition, c, wall_clock_ms(), st.lookback_ms));
                             if let Some(start) = start {
                                 let _ = tpl.set_partition_offset(&topic, partition, Offset::Offset(start));
                             }
-                            if let (Some(start), Some(until)) = (start, until)
+                            if let (Some(start), Some(until)) = (start, committed)
                                 && start < until
                             {
                                 let engine = Engine::new(st.engine.rules().clone(), st.engine.config().clone());
                                 st.rebuilding.insert(tp.clone(), Rebuild { until, engine });
                             }
                             st.assigned.insert(tp.clone(), start.unwrap_or(-1));
-                            tracing::info!(message = "Partition assigned with no local state; rebuilding it by replay, notifications suppressed up to the previous owner's offset.", partition = %tp, from = ?start, suppressed_until = ?until);
+                            tracing::info!(message = "Partition assigned with no local state; rebuilding it by replay, notifications suppressed up to the previous owner's offset.", partition = %tp, from = ?start, suppressed_until = ?committed);
                         }
                         Err(error) => tracing::error!(message = "Cannot read partition state.", partition = %tp, %error),
                     }
@@ -219,6 +273,7 @@ impl ConsumerContext for Ctx {
                     let id = st.id(&tp);
                     st.engine.drop_partition(id);
                     st.assigned.remove(&tp);
+                    st.rebuilding.remove(&tp);
                     tracing::info!(message = "Partition revoked; state checkpointed and dropped.", partition = %tp);
                 }
                 let _ = consumer.unassign();
@@ -226,39 +281,6 @@ impl ConsumerContext for Ctx {
             other => tracing::error!(message = "Rebalance error.", error = ?other),
         }
     }
-}
-
-/// Where to start a partition this instance has no state for, and up to which offset its
-/// transitions were already notified by the previous owner. Starts `lookback` before now
-/// (by Kafka timestamps) so every window is whole again when it reaches the previous
-/// owner's committed offset; with no commit, the partition is new and nothing is suppressed.
-fn rebuild_start(consumer: &BaseConsumer<Ctx>, topic: &str, partition: i32, lookback_ms: i64) -> (Option<i64>, Option<i64>) {
-    let timeout = StdDuration::from_secs(5);
-    let mut q = TopicPartitionList::new();
-    if q.add_partition(topic, partition).set_offset(Offset::Invalid).is_err() {
-        return (None, None);
-    }
-    let committed = consumer
-        .committed_offsets(q, timeout)
-        .ok()
-        .and_then(|l| l.find_partition(topic, partition).map(|e| e.offset()));
-    let Some(Offset::Offset(committed)) = committed else { return (None, None) };
-    let mut t = TopicPartitionList::new();
-    let _ = t.add_partition_offset(topic, partition, Offset::Offset(wall_clock_ms() - lookback_ms));
-    let from = consumer
-        .offsets_for_times(t, timeout)
-        .ok()
-        .and_then(|l| l.find_partition(topic, partition).map(|e| e.offset()));
-    let start = match from {
-        Some(Offset::Offset(o)) => o.min(committed),
-        // Every message is older than the longest window: nothing to rebuild.
-        Some(Offset::End) => committed,
-        other => {
-            tracing::warn!(message = "Cannot look offsets up by time; resuming without a rebuild.", topic, partition, answer = ?other);
-            committed
-        }
-    };
-    (Some(start), Some(committed))
 }
 
 fn client_config(config: &Config) -> anyhow::Result<ClientConfig> {
@@ -290,6 +312,7 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
     let store = Store::open(&config.store.path)?;
     let lookback_ms = rules.longest_lookback().as_millis() + config.engine.allowed_lateness.as_millis();
     let mut engine = Engine::new(Arc::new(rules), config.engine.clone());
+    engine.track_removed();
     if let Some(alerts) = store.alerts()? {
         engine.restore_alerts(alerts);
     }
@@ -334,6 +357,8 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
         stager,
         notify_seq,
         sender: sender.clone(),
+        written: BTreeMap::new(),
+        rewrite: BTreeSet::new(),
     }));
     // A crash may have left checkpointed transitions undelivered.
     state.lock().expect("state lock").deliver_outbox()?;
@@ -390,34 +415,31 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
                 let tp = TopicPartition::new(msg.topic(), msg.partition());
                 let id = st.id(&tp);
                 let payload = msg.payload().unwrap_or_default();
+                let offset = msg.offset();
+                // The previous owner's offset may fall on a bad message or a gap: the
+                // rebuild ends at the first message at or after it, whatever it is.
+                if st.rebuilding.get(&tp).is_some_and(|r| offset >= r.until) {
+                    st.finish_rebuild(&tp, offset);
+                }
+                let replaying = st.rebuilding.contains_key(&tp);
                 match decoder.decode(payload) {
                     Ok(event) => {
                         let State { engine, pending, rebuilding, .. } = &mut *st;
-                        let mut live = Some(event);
-                        if let Some(r) = rebuilding.get_mut(&tp) {
-                            let until = r.until;
-                            if msg.offset() < until {
-                                let mut discarded = Vec::new();
-                                r.engine.process_from(0, live.take().expect("event"), &mut discarded);
+                        match rebuilding.get_mut(&tp) {
+                            // Transitions already delivered by the previous owner.
+                            Some(r) => {
+                                r.engine.process(event, &mut Vec::new());
                             }
-                            if msg.offset() + 1 >= until
-                                && let Some(r) = rebuilding.remove(&tp)
-                            {
-                                if let Some(snap) = r.engine.snapshot_partition(0) {
-                                    engine.restore_partition(id, snap);
-                                }
-                                engine.merge_alerts(r.engine.snapshot_alerts());
-                                tracing::info!(message = "Partition rebuilt.", partition = %tp, offset = msg.offset());
+                            None => {
+                                engine.process_from(id, event, pending);
                             }
-                        }
-                        if let Some(event) = live {
-                            engine.process_from(id, event, pending);
                         }
                     }
                     Err(error) => {
                         *st.bad.entry(error.reason).or_default() += 1;
                         tracing::warn!(message = "Bad message skipped.", topic = msg.topic(), partition = msg.partition(), offset = msg.offset(), reason = %error.reason, %error, excerpt = %excerpt(payload, 80));
-                        if let (Some(p), Some(topic)) = (&dlq, &config.kafka.dead_letter_topic) {
+                        // While replaying, the previous owner already copied it.
+                        if let (false, Some(p), Some(topic)) = (replaying, &dlq, &config.kafka.dead_letter_topic) {
                             let headers = OwnedHeaders::new()
                                 .insert(Header { key: "llmwatch.error", value: Some(error.to_string().as_bytes()) })
                                 .insert(Header { key: "llmwatch.source", value: Some(format!("{}/{}/{}", msg.topic(), msg.partition(), msg.offset()).as_bytes()) });
@@ -431,7 +453,10 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
                         }
                     }
                 }
-                st.assigned.insert(tp, msg.offset() + 1);
+                if st.rebuilding.get(&tp).is_some_and(|r| offset + 1 >= r.until) {
+                    st.finish_rebuild(&tp, offset);
+                }
+                st.assigned.insert(tp, offset + 1);
                 consumed += 1;
                 busy_since.get_or_insert((Instant::now(), consumed - 1));
             }

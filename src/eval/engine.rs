@@ -117,7 +117,16 @@ pub struct PartitionState {
     pub dedup: Dedup,
     pub attribution: Attribution,
     pub signals: SignalEngine,
+    /// Changed since the last checkpoint.
+    #[serde(skip)]
+    pub dirty: bool,
+    /// Log bounds (dedup, attribution) the last checkpoint stored, if any.
+    #[serde(skip)]
+    pub logged: Option<((u64, u64), (u64, u64))>,
 }
+
+/// A window forgotten in a partition: (partition, rule index, labels).
+type Forgotten = (PartitionId, u32, Box<[Box<str>]>);
 
 /// The rule engine. Pure: time comes from events and [`Engine::advance_to`].
 pub struct Engine {
@@ -132,6 +141,9 @@ pub struct Engine {
     last_forget: Millis,
     stats: EngineStats,
     scratch: Scratch,
+    /// Windows forgotten since the last checkpoint (partition, rule, labels), so an
+    /// incremental checkpoint can delete them; only kept once a checkpointing caller asks.
+    removed: Option<Vec<Forgotten>>,
 }
 
 impl Engine {
@@ -182,6 +194,7 @@ impl Engine {
             last_forget: 0,
             stats: EngineStats::default(),
             scratch,
+            removed: None,
             rules,
             config,
         }
@@ -220,6 +233,8 @@ impl Engine {
             dedup: Dedup::new(config.dedup),
             attribution: Attribution::new(config.attribution),
             signals: SignalEngine::new(config.signals.clone()),
+            dirty: true,
+            logged: None,
         })
     }
 
@@ -244,12 +259,24 @@ impl Engine {
             self.stats.duplicates += 1;
             return Admission::Duplicate;
         }
+        part.dirty = true;
+        let behind = part.clock;
         part.clock = Some(part.clock.map_or(t, |c| c.max(t)));
         let part_now = part.clock.unwrap_or(t);
         part.attribution.apply(&mut event, part_now);
         let signals = part.signals.compute(&event, needs);
 
+        let tick = self.config.tick.as_millis().max(1);
+        let ticked = self.next_tick;
         self.run_ticks(t, out);
+        // This partition, consumed behind another, crossed ticks the engine already ran:
+        // its series evaluate them now, before this event counts.
+        if let Some(c0) = behind
+            && next_boundary(c0, tick) <= part_now
+            && next_boundary(c0, tick) < ticked
+        {
+            self.catch_up(Some(partition), out);
+        }
         let now = self.clock.unwrap_or(t);
         self.stats.accepted += 1;
 
@@ -297,21 +324,24 @@ impl Engine {
                     continue;
                 }
                 let labels: Box<[Box<str>]> = self.series.labels(g).into();
-                self.series.insert_series(g, c.member, Series::new(i as u32, labels, now))
+                self.series.insert_series(g, c.member, Series::new(i as u32, labels, part_now, next_boundary(part_now, tick)))
             };
+            // The series' watermark once this partition feeds it.
+            let at = watermark(series, &self.partitions, part_now).min(part_now).min(now);
+            let before = out.len();
+            catch_up_series(rule, c, series, at, tick, out);
             let obs = rule.value.observe(&rec);
-            let part = series.part_mut(partition, &rule.window, now);
+            let part = series.part_mut(partition, &rule.window, part_now);
             part.window.add(&rule.window, t, obs);
             part.dirty = true;
             if !c.samples_hits_only || obs.hit {
                 series.push_sample(t, &id, self.config.samples);
                 series.alert_dirty = true;
             }
-            let at = watermark(series, &self.partitions, now).min(now);
             if let Some(tr) = evaluate(rule, c, series, at) {
-                self.stats.transitions += 1;
                 out.push(tr);
             }
+            self.stats.transitions += (out.len() - before) as u64;
         }
         Admission::Accepted
     }
@@ -320,10 +350,37 @@ impl Engine {
     /// the end of a replay, the wall clock of a caught-up daemon), evaluating every series
     /// on each tick boundary passed, so `absent()` fires and alerts resolve.
     pub fn advance_to(&mut self, now: Millis, out: &mut Vec<Transition>) {
+        let tick = self.config.tick.as_millis().max(1);
+        let mut behind = false;
         for p in self.partitions.values_mut() {
-            p.clock = Some(p.clock.map_or(now, |c| c.max(now)));
+            if p.clock.is_none_or(|c| c < now) {
+                behind |= p.clock.is_some_and(|c| next_boundary(c, tick) < self.next_tick);
+                p.clock = Some(now);
+                p.dirty = true;
+            }
         }
         self.run_ticks(now, out);
+        if behind {
+            self.catch_up(None, out);
+        }
+    }
+
+    /// Evaluates every series (fed by `partition`, or all) at the ticks the engine already
+    /// ran but the series missed because a partition feeding it had not reached them yet.
+    fn catch_up(&mut self, partition: Option<PartitionId>, out: &mut Vec<Transition>) {
+        let tick = self.config.tick.as_millis().max(1);
+        let ran = self.next_tick - tick;
+        let before = out.len();
+        for series in self.series.iter_mut() {
+            if partition.is_some_and(|p| !series.parts.iter().any(|x| x.partition == p)) || series.next_tick > ran {
+                continue;
+            }
+            let upto = watermark(series, &self.partitions, ran).min(ran);
+            let i = series.rule as usize;
+            catch_up_series(&self.rules.rules[i], &self.compiled[i], series, upto, tick, out);
+        }
+        sort_instant(&mut out[before..]);
+        self.stats.transitions += (out.len() - before) as u64;
     }
 
     fn run_ticks(&mut self, now: Millis, out: &mut Vec<Transition>) {
@@ -359,21 +416,18 @@ impl Engine {
 
     fn tick(&mut self, at: Millis, out: &mut Vec<Transition>) {
         let rules = self.rules.clone();
+        let tick = self.config.tick.as_millis().max(1);
         let before = out.len();
         for series in self.series.iter_mut() {
-            // A series fed by a partition that has not reached this time yet waits for it:
-            // its next event or a later tick evaluates it.
+            // A series fed by a partition that has not reached this time yet waits for it;
+            // once the partition gets there, the series evaluates the ticks it missed.
             if watermark(series, &self.partitions, at) < at {
                 continue;
             }
             let i = series.rule as usize;
-            if let Some(tr) = evaluate(&rules.rules[i], &self.compiled[i], series, at) {
-                out.push(tr);
-            }
+            catch_up_series(&rules.rules[i], &self.compiled[i], series, at, tick, out);
         }
-        // Ticks visit series in table order; transitions at one instant are sorted so
-        // output is deterministic.
-        out[before..].sort_by(|a, b| (&a.rule, &a.group).cmp(&(&b.rule, &b.group)));
+        sort_instant(&mut out[before..]);
         self.stats.transitions += (out.len() - before) as u64;
         // Forgetting is housekeeping: once a minute of event time is plenty.
         if at - self.last_forget >= 60_000 {
@@ -389,6 +443,8 @@ impl Engine {
     fn forget_idle(&mut self, now: Millis) {
         let rules = &self.rules.rules;
         let compiled = &self.compiled;
+        let partitions = &self.partitions;
+        let removed = &mut self.removed;
         self.series.retain(|s| {
             let i = s.rule as usize;
             let rule = &rules[i];
@@ -396,21 +452,64 @@ impl Engine {
                 return true;
             }
             let span = rule.window.window_ms * if rule.value.is_change() { 2 } else { 1 } + rule.window.bin_ms;
-            s.parts.retain(|p| p.window.last_event_ms().is_some_and(|last| now - last <= span));
+            // Judged in the series' own time: a partition behind the others keeps its windows.
+            let now = watermark(s, partitions, now).min(now);
+            let count = s.parts.len();
+            s.parts.retain(|p| {
+                let keep = p.window.last_event_ms().is_some_and(|last| now - last <= span);
+                if !keep && let Some(r) = removed.as_mut() {
+                    r.push((p.partition, s.rule, s.labels.clone()));
+                }
+                keep
+            });
+            if s.parts.len() != count {
+                s.touch_all();
+            }
             !s.parts.is_empty() || s.phase.is_active() || rule.group_by.is_empty()
         });
     }
 
     /// Forgets a partition (revoked): its ingest state and its share of every window.
+    /// A series this partition alone fed goes with it, alert included (the partition's
+    /// snapshot carries that alert): its next owner evaluates it, not this engine.
     pub fn drop_partition(&mut self, partition: PartitionId) {
         self.partitions.remove(&partition);
+        if let Some(r) = self.removed.as_mut() {
+            r.retain(|(p, ..)| *p != partition);
+        }
         let rules = &self.rules.rules;
         let compiled = &self.compiled;
         self.series.retain(|s| {
-            s.parts.retain(|p| p.partition != partition);
             let i = s.rule as usize;
+            if s.owner() == Some(partition) && !rules[i].group_by.is_empty() {
+                return false;
+            }
+            let count = s.parts.len();
+            s.parts.retain(|p| p.partition != partition);
+            if s.parts.len() != count {
+                s.touch_all();
+            }
             !s.parts.is_empty() || s.phase.is_active() || compiled[i].is_absent || rules[i].group_by.is_empty()
         });
+    }
+
+    /// From now on, remember forgotten windows until [`Engine::take_removed`], so
+    /// incremental checkpoints can delete them.
+    pub fn track_removed(&mut self) {
+        self.removed.get_or_insert_with(Vec::new);
+    }
+
+    /// The windows forgotten in `partition` since the last call, as (rule index, labels).
+    pub(super) fn take_removed(&mut self, partition: PartitionId) -> Vec<(u32, Box<[Box<str>]>)> {
+        let Some(r) = self.removed.as_mut() else { return Vec::new() };
+        let mut out = Vec::new();
+        r.retain(|(p, rule, labels)| {
+            if *p == partition {
+                out.push((*rule, labels.clone()));
+            }
+            *p != partition
+        });
+        out
     }
 
     pub(super) fn partition_state(&self, p: PartitionId) -> Option<&PartitionState> {
@@ -423,6 +522,19 @@ impl Engine {
 
     pub(super) fn series_iter(&self) -> impl Iterator<Item = &Series> {
         self.series.iter()
+    }
+
+    pub(super) fn series_iter_mut(&mut self) -> impl Iterator<Item = &mut Series> {
+        self.series.iter_mut()
+    }
+
+    pub(super) fn partition_state_mut(&mut self, p: PartitionId) -> Option<&mut PartitionState> {
+        self.partitions.get_mut(&p)
+    }
+
+    /// The first tick boundary after `t`.
+    pub(super) fn next_tick_after(&self, t: Millis) -> Millis {
+        next_boundary(t, self.config.tick.as_millis().max(1))
     }
 
     pub(super) fn schedule(&self) -> (Option<Millis>, Millis) {
@@ -442,7 +554,7 @@ impl Engine {
         if self.series.series_mut(g, member).is_some() {
             return self.series.series_mut(g, member).expect("just checked");
         }
-        self.series.insert_series(g, member, super::snapshot::new_series(rule, labels, created_ms))
+        self.series.insert_series(g, member, super::snapshot::new_series(rule, labels, created_ms, self.next_tick))
     }
 
     /// The partitions this engine holds state for.
@@ -477,6 +589,28 @@ fn is_hit_based(kind: &AggKind) -> bool {
 /// arrived. With one partition this is simply the newest event time.
 fn watermark(series: &Series, partitions: &BTreeMap<PartitionId, PartitionState>, fallback: Millis) -> Millis {
     series.parts.iter().filter_map(|p| partitions.get(&p.partition).and_then(|s| s.clock)).min().unwrap_or(fallback)
+}
+
+/// The first tick boundary after `t`.
+fn next_boundary(t: Millis, tick: Millis) -> Millis {
+    (t.div_euclid(tick) + 1) * tick
+}
+
+/// Evaluates a series at every tick boundary up to `upto` it has not been evaluated at.
+fn catch_up_series(rule: &Rule, c: &Compiled, series: &mut Series, upto: Millis, tick: Millis, out: &mut Vec<Transition>) {
+    while series.next_tick <= upto {
+        let at = series.next_tick;
+        series.next_tick += tick;
+        if let Some(tr) = evaluate(rule, c, series, at) {
+            out.push(tr);
+        }
+    }
+}
+
+/// Ticks visit series in table order; transitions are sorted by time, rule and group so
+/// output is deterministic.
+fn sort_instant(out: &mut [Transition]) {
+    out.sort_by(|a, b| (a.at_ms, &a.rule, &a.group).cmp(&(b.at_ms, &b.rule, &b.group)));
 }
 
 /// Evaluates one series at `now` and steps its alert.

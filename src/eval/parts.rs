@@ -23,6 +23,14 @@ impl Parts {
         self.first.iter().chain(self.rest.iter())
     }
 
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Part> {
+        self.first.iter_mut().chain(self.rest.iter_mut())
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
     pub fn push(&mut self, part: Part) {
         match self.first {
             None => self.first = Some(part),

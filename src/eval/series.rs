@@ -42,17 +42,39 @@ pub struct Series {
     pub samples: VecDeque<(Millis, Arc<str>)>,
     /// Alert phase or samples changed since the last checkpoint.
     pub alert_dirty: bool,
+    /// The next tick boundary this series has not been evaluated at. Kept per series so a
+    /// series fed by a partition consumed behind the others catches up on the ticks it
+    /// missed, in order, instead of skipping them (see `Engine::tick`).
+    pub next_tick: Millis,
 }
 
 impl Series {
-    pub fn new(rule: u32, labels: Box<[Box<str>]>, created_ms: Millis) -> Self {
-        Series { rule, labels, parts: Parts::default(), created_ms, phase: Phase::Inactive, samples: VecDeque::new(), alert_dirty: true }
+    pub fn new(rule: u32, labels: Box<[Box<str>]>, created_ms: Millis, next_tick: Millis) -> Self {
+        Series { rule, labels, parts: Parts::default(), created_ms, phase: Phase::Inactive, samples: VecDeque::new(), alert_dirty: true, next_tick }
+    }
+
+    /// The partition that alone feeds this series, if one does: its alert then moves with
+    /// that partition (checkpoint, revoke, restore).
+    pub fn owner(&self) -> Option<PartitionId> {
+        let mut it = self.parts.iter();
+        match (it.next(), it.next()) {
+            (Some(one), None) => Some(one.partition),
+            _ => None,
+        }
+    }
+
+    /// Marks everything about the series changed: its set of parts changed, so its alert
+    /// may have moved between a partition's record and the engine-wide one.
+    pub fn touch_all(&mut self) {
+        self.alert_dirty = true;
+        self.parts.iter_mut().for_each(|p| p.dirty = true);
     }
 
     /// The window of `partition`, created empty when missing.
     pub fn part_mut(&mut self, partition: PartitionId, spec: &WindowSpec, now: Millis) -> &mut Part {
         if self.parts.get_mut(partition).is_none() {
             self.parts.push(Part { partition, window: SlidingWindow::new(spec, now), dirty: true });
+            self.touch_all();
         }
         self.parts.get_mut(partition).expect("just added")
     }

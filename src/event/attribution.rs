@@ -42,6 +42,10 @@ struct Origin {
 /// Keyed by 64-bit hashes of the ids rather than the ids, and with model, provider and
 /// prompt names interned: remembering an interaction then costs one small allocation
 /// instead of eight string copies (it runs for every interaction).
+///
+/// For checkpoints it splits into a small head (settings, the conversation map) and a log
+/// of the remembered interactions in chunks ([`Attribution::log_chunk`]): entries are only
+/// ever appended and forgotten oldest first, so a chunk once full never changes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Attribution {
     config: AttributionConfig,
@@ -51,6 +55,24 @@ pub struct Attribution {
     order: VecDeque<(Millis, u64, Option<u64>)>,
     #[serde(skip)]
     names: Interner,
+    /// Interactions ever forgotten: the log index of `order[0]`.
+    #[serde(skip)]
+    popped: u64,
+}
+
+/// The part of an [`Attribution`] stored apart from its log chunks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttributionHead {
+    config: AttributionConfig,
+    popped: u64,
+    by_conversation: HashMap<u64, Arc<Origin>>,
+}
+
+/// The remembered interactions with log indexes `first..` within one chunk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttributionChunk {
+    first: u64,
+    entries: Vec<(u64, Option<u64>, Arc<Origin>)>,
 }
 
 /// Shares the few distinct model, provider and prompt names; bounded, so a stream of
@@ -85,6 +107,45 @@ impl Attribution {
 
     pub fn len(&self) -> usize {
         self.by_interaction.len()
+    }
+
+    /// Log indexes of the interactions remembered now: `popped..len`.
+    pub fn log_bounds(&self) -> (u64, u64) {
+        (self.popped, self.popped + self.order.len() as u64)
+    }
+
+    pub fn head(&self) -> AttributionHead {
+        AttributionHead { config: self.config, popped: self.popped, by_conversation: self.by_conversation.clone() }
+    }
+
+    /// The remembered interactions of log chunk `k` (indexes `k * LOG_CHUNK ..`).
+    pub fn log_chunk(&self, k: u64) -> AttributionChunk {
+        use super::dedup::LOG_CHUNK;
+        let (lo, hi) = self.log_bounds();
+        let first = (k * LOG_CHUNK).max(lo);
+        let end = ((k + 1) * LOG_CHUNK).min(hi);
+        let entries = (first..end.max(first))
+            .filter_map(|i| {
+                let (_, id, conv) = self.order[(i - lo) as usize];
+                // A live entry always has its interaction remembered (see `pop_oldest`).
+                self.by_interaction.get(&id).map(|o| (id, conv, o.clone()))
+            })
+            .collect();
+        AttributionChunk { first, entries }
+    }
+
+    /// Rebuilds the memory from its head and its log chunks, in chunk order: the newest
+    /// entry of an interaction id is the one remembered, as it was.
+    pub fn from_log(head: AttributionHead, chunks: impl IntoIterator<Item = AttributionChunk>) -> Self {
+        let mut a = Attribution { config: head.config, popped: head.popped, by_conversation: head.by_conversation, ..Default::default() };
+        for c in chunks {
+            let skip = head.popped.saturating_sub(c.first) as usize;
+            for (id, conv, origin) in c.entries.into_iter().skip(skip) {
+                a.order.push_back((origin.time_ms, id, conv));
+                a.by_interaction.insert(id, origin);
+            }
+        }
+        a
     }
 
     pub fn is_empty(&self) -> bool {
@@ -155,7 +216,11 @@ impl Attribution {
 
     fn pop_oldest(&mut self) {
         if let Some((t, id, conv)) = self.order.pop_front() {
-            self.by_interaction.remove(&id);
+            self.popped += 1;
+            // Only this entry's origin: a newer entry of the same id stays remembered.
+            if self.by_interaction.get(&id).is_some_and(|o| o.time_ms == t) {
+                self.by_interaction.remove(&id);
+            }
             if let Some(c) = conv
                 && self.by_conversation.get(&c).is_some_and(|o| o.time_ms <= t)
             {
@@ -208,5 +273,28 @@ mod tests {
             a.apply(&mut interaction(&format!("x{i}"), 600 + i, &format!("c{i}"), "m"), 600 + i);
         }
         assert_eq!(a.len(), 2);
+    }
+
+    #[test]
+    fn survives_a_log_in_chunks() {
+        use crate::event::dedup::LOG_CHUNK;
+        let mut a = Attribution::new(AttributionConfig { ttl: Duration(1_000_000), max_entries: 5000 });
+        for i in 0..9000 {
+            a.apply(&mut interaction(&format!("i{i}"), i, &format!("c{}", i % 7), &format!("m{i}")), i);
+        }
+        let (lo, hi) = a.log_bounds();
+        assert_eq!((lo, hi), (4000, 9000));
+        let chunks: Vec<AttributionChunk> = (lo / LOG_CHUNK..=(hi - 1) / LOG_CHUNK).map(|k| a.log_chunk(k)).collect();
+        let mut back = Attribution::from_log(a.head(), chunks);
+        assert_eq!(back.log_bounds(), (lo, hi));
+        assert_eq!(back.len(), a.len());
+        let mut f = Event::new("f", 9000, EventKind::Feedback);
+        f.interaction_id = Some("i4321".into());
+        back.apply(&mut f, 9000);
+        assert_eq!(f.model(), Some("m4321"));
+        let mut o = Event::new("o", 9000, EventKind::Outcome);
+        o.conversation = Some("c3".into());
+        back.apply(&mut o, 9000);
+        assert_eq!(o.model(), Some("m8998"));
     }
 }

@@ -7,9 +7,9 @@ mod attribution;
 mod decode;
 mod dedup;
 
-pub use attribution::{Attribution, AttributionConfig};
+pub use attribution::{Attribution, AttributionChunk, AttributionConfig, AttributionHead};
 pub use decode::{DecodeError, DecodeErrorReason, Decoder};
-pub use dedup::{Dedup, DedupConfig};
+pub use dedup::{Dedup, DedupChunk, DedupConfig, DedupHead, LOG_CHUNK};
 
 use serde::{Deserialize, Serialize};
 

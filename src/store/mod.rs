@@ -8,12 +8,20 @@
 //! |---|---|
 //! | `meta/layout` | layout version, u32 big-endian |
 //! | `offset/<topic>/<partition>` | next offset to consume, i64 big-endian |
-//! | `part/<topic>/<partition>` | the partition's [`PartitionSnapshot`], postcard |
-//! | `alerts` | the engine-wide [`AlertsSnapshot`], postcard |
+//! | `part/<topic>/<partition>` | the partition's ingest state without its logs ([`PartitionHead`]), postcard |
+//! | `dlog/<topic>/<partition>/<chunk>` | a chunk of its log of remembered event ids (dedup), postcard |
+//! | `alog/<topic>/<partition>/<chunk>` | a chunk of its log of remembered interactions (attribution), postcard |
+//! | `win/<topic>/<partition>/<series>` | one window of the partition ([`WindowRecord`], with the alert of a series only this partition feeds), postcard |
+//! | `alerts` | the engine-wide [`AlertsSnapshot`] (clock, ticks, alerts of series fed by several partitions or none), postcard |
 //! | `outbox/<seq>`, `meta/seq` | transitions not yet appended to `run --transitions FILE` |
 //! | `notify/…` | the notification outbox, delivery log and flap memory (`notify::outbox`) |
 //!
-//! Partition numbers are zero-padded to ten digits so keys sort numerically.
+//! Partition numbers are zero-padded to ten digits and chunk numbers to twenty so keys sort
+//! numerically; `<series>` is the postcard encoding of (rule name, labels). One key per
+//! window and the id and interaction memories as append-only logs in chunks make
+//! checkpoints incremental: a checkpoint writes the windows changed since the previous
+//! one and the log chunks that grew, deletes forgotten windows and chunks, and rewrites a
+//! partition whole only after it was assigned without usable local state.
 //!
 //! Invariant: knows bytes, keys and snapshots; nothing of Kafka clients or rules.
 
@@ -22,7 +30,7 @@ mod migrate;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::eval::{AlertsSnapshot, PartitionSnapshot};
+use crate::eval::{AlertsSnapshot, PartitionChanges, PartitionHead, PartitionSnapshot, PartitionState, WindowRecord};
 
 pub use migrate::LAYOUT_VERSION;
 
@@ -75,9 +83,17 @@ impl TopicPartition {
 /// What one checkpoint writes, atomically.
 #[derive(Debug, Clone, Default)]
 pub struct Checkpoint {
-    /// Each partition's next offset and state.
-    pub partitions: Vec<(TopicPartition, i64, PartitionSnapshot)>,
+    pub partitions: Vec<PartitionCheckpoint>,
     pub alerts: Option<AlertsSnapshot>,
+}
+
+/// A partition's next offset and what changed in its state since the last checkpoint.
+#[derive(Debug, Clone)]
+pub struct PartitionCheckpoint {
+    pub tp: TopicPartition,
+    pub next_offset: i64,
+    /// `None`: only the offset moved (e.g. past bad messages).
+    pub changes: Option<PartitionChanges>,
 }
 
 /// What `llmwatch state inspect` prints.
@@ -116,6 +132,68 @@ fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
 
 fn decode<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
     postcard::from_bytes(bytes).map_err(|e| StoreError::Decode { key: String::from_utf8_lossy(key).into_owned(), reason: e.to_string() })
+}
+
+fn offset_key(tp: &TopicPartition) -> String {
+    format!("offset/{}", tp.suffix())
+}
+
+fn part_key(tp: &TopicPartition) -> String {
+    format!("part/{}", tp.suffix())
+}
+
+/// The prefix of a partition's window keys.
+pub(crate) fn window_prefix(tp_suffix: &str) -> Vec<u8> {
+    format!("win/{tp_suffix}/").into_bytes()
+}
+
+/// The key of one window of a partition: the prefix, then (rule, labels) in postcard, so
+/// any label text (slashes included) keeps keys unambiguous.
+pub(crate) fn window_key(tp_suffix: &str, rule: &str, labels: &[String]) -> Vec<u8> {
+    let mut key = window_prefix(tp_suffix);
+    key.extend(encode(&(rule, labels)));
+    key
+}
+
+/// The prefix of a partition's chunks of one log (`dlog` or `alog`).
+pub(crate) fn log_prefix(log: &str, tp_suffix: &str) -> Vec<u8> {
+    format!("{log}/{tp_suffix}/").into_bytes()
+}
+
+pub(crate) fn log_key(log: &str, tp_suffix: &str, chunk: u64) -> Vec<u8> {
+    format!("{log}/{tp_suffix}/{chunk:020}").into_bytes()
+}
+
+/// Adds a partition's whole ingest state, as head and log chunks, to `batch`.
+pub(crate) fn insert_state(batch: &mut sled::Batch, tp_suffix: &str, state: &PartitionState) -> usize {
+    let (head, chunks) = state.to_log();
+    insert_log(batch, tp_suffix, Some(&head), &chunks)
+}
+
+fn insert_log(batch: &mut sled::Batch, tp_suffix: &str, head: Option<&PartitionHead>, chunks: &crate::eval::LogChunks) -> usize {
+    let mut bytes = 0;
+    if let Some(head) = head {
+        let v = encode(head);
+        bytes += v.len();
+        batch.insert(format!("part/{tp_suffix}").into_bytes(), v);
+    }
+    for (k, c) in &chunks.dedup {
+        let v = encode(c);
+        bytes += v.len();
+        batch.insert(log_key("dlog", tp_suffix, *k), v);
+    }
+    for (k, c) in &chunks.attribution {
+        let v = encode(c);
+        bytes += v.len();
+        batch.insert(log_key("alog", tp_suffix, *k), v);
+    }
+    bytes
+}
+
+fn read_i64(v: &[u8]) -> i64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&v[..8.min(v.len())]);
+    i64::from_be_bytes(b)
 }
 
 impl Store {
@@ -163,11 +241,34 @@ impl Store {
     pub fn checkpoint(&self, cp: &Checkpoint, extra: impl FnOnce(&mut sled::Batch)) -> Result<usize, StoreError> {
         let mut batch = sled::Batch::default();
         let mut bytes = 0;
-        for (tp, offset, snap) in &cp.partitions {
-            let state = encode(snap);
-            bytes += state.len() + 8;
-            batch.insert(format!("offset/{}", tp.suffix()).into_bytes(), &offset.to_be_bytes());
-            batch.insert(format!("part/{}", tp.suffix()).into_bytes(), state);
+        for pc in &cp.partitions {
+            let suffix = pc.tp.suffix();
+            bytes += 8;
+            batch.insert(offset_key(&pc.tp).into_bytes(), &pc.next_offset.to_be_bytes());
+            let Some(changes) = &pc.changes else { continue };
+            // Later writes to a key in one batch win: removals first, then the new values.
+            if changes.full {
+                for prefix in [window_prefix(&suffix), log_prefix("dlog", &suffix), log_prefix("alog", &suffix)] {
+                    for key in self.tree.scan_prefix(prefix).keys() {
+                        batch.remove(key?);
+                    }
+                }
+            }
+            for (rule, labels) in &changes.removed {
+                batch.remove(window_key(&suffix, rule, labels));
+            }
+            // Log chunks wholly forgotten.
+            for (log, live) in [("dlog", changes.live_chunks.0), ("alog", changes.live_chunks.1)] {
+                for key in self.tree.range(log_prefix(log, &suffix)..log_key(log, &suffix, live)).keys() {
+                    batch.remove(key?);
+                }
+            }
+            bytes += insert_log(&mut batch, &suffix, changes.head.as_ref(), &changes.chunks);
+            for w in &changes.windows {
+                let value = encode(w);
+                bytes += value.len();
+                batch.insert(window_key(&suffix, &w.rule, &w.labels), value);
+            }
         }
         if let Some(alerts) = &cp.alerts {
             let a = encode(alerts);
@@ -182,14 +283,34 @@ impl Store {
 
     /// A partition's next offset and state, if this store has them.
     pub fn partition(&self, tp: &TopicPartition) -> Result<Option<(i64, PartitionSnapshot)>, StoreError> {
-        let off_key = format!("offset/{}", tp.suffix());
-        let part_key = format!("part/{}", tp.suffix());
-        let (Some(off), Some(state)) = (self.tree.get(&off_key)?, self.tree.get(&part_key)?) else {
+        let part_key = part_key(tp);
+        let (Some(off), Some(state)) = (self.tree.get(offset_key(tp))?, self.tree.get(&part_key)?) else {
             return Ok(None);
         };
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&off[..8.min(off.len())]);
-        Ok(Some((i64::from_be_bytes(b), decode(part_key.as_bytes(), &state)?)))
+        let head: PartitionHead = decode(part_key.as_bytes(), &state)?;
+        let suffix = tp.suffix();
+        let state = PartitionState::from_log(head, self.chunks("dlog", &suffix)?, self.chunks("alog", &suffix)?);
+        let windows = self.windows(tp)?;
+        Ok(Some((read_i64(&off), PartitionSnapshot { state, windows })))
+    }
+
+    /// A log's chunks, in chunk order.
+    fn chunks<T: serde::de::DeserializeOwned>(&self, log: &str, suffix: &str) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(log_prefix(log, suffix)) {
+            let (k, v) = item?;
+            out.push(decode(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    fn windows(&self, tp: &TopicPartition) -> Result<Vec<WindowRecord>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(window_prefix(&tp.suffix())) {
+            let (k, v) = item?;
+            out.push(decode(&k, &v)?);
+        }
+        Ok(out)
     }
 
     pub fn alerts(&self) -> Result<Option<AlertsSnapshot>, StoreError> {
@@ -199,27 +320,39 @@ impl Store {
     /// Everything the store holds, summarized.
     pub fn inspect(&self) -> Result<Inspection, StoreError> {
         let mut out = Inspection { layout: self.layout()?.unwrap_or(LAYOUT_VERSION), ..Default::default() };
+        let mut owned_alerts = Vec::new();
         for item in self.tree.scan_prefix(b"part/") {
             let (k, v) = item?;
             let key = String::from_utf8_lossy(&k).into_owned();
             let Some(tp) = TopicPartition::parse_suffix(&key["part/".len()..]) else { continue };
-            let snap: PartitionSnapshot = decode(&k, &v)?;
+            let head: PartitionHead = decode(&k, &v)?;
             let mut per_rule: Vec<(String, usize)> = Vec::new();
-            for w in &snap.windows {
+            let mut state_bytes = v.len();
+            for log in ["dlog", "alog"] {
+                for item in self.tree.scan_prefix(log_prefix(log, &tp.suffix())) {
+                    state_bytes += item?.1.len();
+                }
+            }
+            for item in self.tree.scan_prefix(window_prefix(&tp.suffix())) {
+                let (wk, wv) = item?;
+                state_bytes += wv.len();
+                let w: WindowRecord = decode(&wk, &wv)?;
                 match per_rule.iter_mut().find(|(r, _)| *r == w.rule) {
                     Some((_, n)) => *n += 1,
                     None => per_rule.push((w.rule.clone(), 1)),
                 }
+                owned_alerts.extend(w.alert);
             }
             per_rule.sort();
-            let next_offset = self.tree.get(format!("offset/{}", tp.suffix()))?.map(|o| {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&o[..8.min(o.len())]);
-                i64::from_be_bytes(b)
-            });
-            out.partitions.push(PartitionSummary { tp, next_offset, windows: per_rule, clock: snap.state.clock, state_bytes: v.len() });
+            let next_offset = self.tree.get(offset_key(&tp))?.map(|o| read_i64(&o));
+            out.partitions.push(PartitionSummary { tp, next_offset, windows: per_rule, clock: head.clock, state_bytes });
         }
-        out.alerts = self.alerts()?;
+        // Every alert, wherever it is kept.
+        out.alerts = self.alerts()?.map(|mut a| {
+            a.alerts.append(&mut owned_alerts);
+            a.alerts.sort_by(|x, y| (&x.rule, &x.labels).cmp(&(&y.rule, &y.labels)));
+            a
+        });
         out.outbox = self.tree.scan_prefix(b"notify/out/").count();
         out.transition_log = self.tree.scan_prefix(b"outbox/").count();
         out.bytes_on_disk = self.db.size_on_disk()?;
