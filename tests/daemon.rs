@@ -99,19 +99,6 @@ fn wait_for_lines(path: &Path, n: usize, timeout: Duration) -> Vec<Value> {
     }
 }
 
-fn stop(mut child: Child) {
-    let pid = child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "llmwatch run exited with {status}");
-            return;
-        }
-        assert!(Instant::now() < deadline, "llmwatch run did not stop within 20 s of SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// Transitions without the delivery sequence number, which replay does not have.
 fn without_seq(mut items: Vec<Value>) -> Vec<Value> {
@@ -140,7 +127,7 @@ async fn transitions_equal_replay_and_bad_messages_are_skipped() {
     let daemon = start_daemon(&config, &out, &log);
     wait_for_lines(&out, expected.len(), Duration::from_secs(60));
     std::thread::sleep(Duration::from_millis(1500));
-    stop(daemon);
+    support::sigterm_and_wait(daemon);
     assert_eq!(without_seq(read_transitions(&out)), expected);
 
     let log = std::fs::read_to_string(&log).unwrap();
@@ -203,7 +190,7 @@ async fn kill_9_and_restart_neither_loses_nor_doubles_anything() {
     let daemon = start_daemon(&config, &out, &log);
     wait_for_lines(&out, expected.len(), Duration::from_secs(60));
     std::thread::sleep(Duration::from_millis(1500));
-    stop(daemon);
+    support::sigterm_and_wait(daemon);
     assert_eq!(without_seq(read_transitions(&out)), expected);
 }
 
@@ -392,7 +379,7 @@ async fn two_daemons_in_one_group_equal_one_replay_and_hand_over_without_loss() 
     assert_eq!(pair(&[&oa, &ob]), before, "two members = one replay, up to the cut");
 
     // B leaves: A takes its partitions over with no local state for them and rebuilds them.
-    stop(b);
+    support::sigterm_and_wait(b);
     let log_a = wait_for_log(&la, "Partition rebuilt.", 2, Duration::from_secs(60));
     produce_to_partitions(&topic, &second).await;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -400,7 +387,7 @@ async fn two_daemons_in_one_group_equal_one_replay_and_hand_over_without_loss() 
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(1500));
-    stop(a);
+    support::sigterm_and_wait(a);
     // Rebuilt from the start of each partition, B's transitions suppressed up to B's commit.
     let rebuilds: Vec<&str> = log_a.lines().filter(|l| l.contains("rebuilding it by replay") && l.contains("from=Some(0)")).collect();
     assert_eq!(rebuilds.len(), 2, "{log_a}");
