@@ -251,11 +251,17 @@ async fn slack_429_retry_after_is_waited_out() {
         sender.pass().await.unwrap();
         if standin.requests().len() > before {
             times.push(started.elapsed());
+            if times.len() == 1 {
+                // Staged during the wait: it waits too (the receiver asked for quiet).
+                stage(&outbox, &tree, "oncall", &[notification("b", "m1", Kind::Firing, T0)]);
+            }
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let statuses: Vec<u16> = standin.requests().iter().map(|r| r.status).collect();
+    let reqs = standin.requests();
+    let statuses: Vec<u16> = reqs.iter().map(|r| r.status).collect();
     assert_eq!(statuses, [429, 200]);
+    assert_eq!(section_texts(reqs[1].json.as_ref().unwrap()).len(), 2, "both went out together after the wait");
     let waited = times[1] - times[0];
     assert!(waited >= Duration::from_millis(1950), "retried after {waited:?}, Retry-After said 2 s");
     assert!(waited < Duration::from_millis(3000), "but not much later: {waited:?}");
@@ -356,4 +362,35 @@ async fn a_notification_already_marked_sent_is_never_sent_again() {
     assert_eq!(standin.requests().len(), 1, "not sent twice");
     let fates: Vec<Fate> = outbox.log().unwrap().iter().map(|l| l.fate).collect();
     assert_eq!(fates, [Fate::Sent, Fate::Duplicate]);
+}
+
+#[tokio::test]
+async fn a_message_that_cannot_be_updated_gets_the_resolution_as_a_new_message() {
+    let SlackFixture { standin, tree, outbox, mut sender, .. } = slack_fixture("").await;
+    stage(&outbox, &tree, "oncall", &[notification("a", "m1", Kind::Firing, T0)]);
+    drain(&mut sender, &outbox, Duration::from_secs(5)).await;
+    standin.fail_next(1, support::SlackFailure::ApiError("message_not_found".into()));
+    stage(&outbox, &tree, "oncall", &[notification("a", "m1", Kind::Resolved, T0 + 60_000)]);
+    drain(&mut sender, &outbox, Duration::from_secs(5)).await;
+    let paths: Vec<(String, u16)> = standin.requests().iter().map(|r| (r.path.clone(), r.status)).collect();
+    assert_eq!(paths, [("/api/chat.postMessage".to_string(), 200), ("/api/chat.update".to_string(), 200), ("/api/chat.postMessage".to_string(), 200)]);
+    let last = section_texts(standin.requests()[2].json.as_ref().unwrap());
+    assert!(last[0].contains("*a* is *resolved*"), "{last:?}");
+    assert!(outbox.log().unwrap().iter().all(|l| l.fate == Fate::Sent));
+}
+
+#[tokio::test]
+async fn an_alerts_notifications_keep_their_order_when_the_first_one_is_retried() {
+    let SlackFixture { standin, tree, outbox, mut sender, .. } = slack_fixture("").await;
+    standin.fail_next(1, support::SlackFailure::ServerError);
+    stage(&outbox, &tree, "oncall", &[notification("a", "m1", Kind::Firing, T0)]);
+    sender.pass().await.unwrap();
+    stage(&outbox, &tree, "oncall", &[notification("a", "m1", Kind::Resolved, T0 + 60_000)]);
+    drain(&mut sender, &outbox, Duration::from_secs(5)).await;
+    // Never a "firing" after the "resolved": the resolution waited behind the retried firing.
+    let ok: Vec<Vec<String>> = standin.requests().iter().filter(|r| r.status == 200).map(|r| section_texts(r.json.as_ref().unwrap())).collect();
+    let last = ok.last().unwrap();
+    assert!(last.iter().any(|s| s.contains("*a* is *resolved*")), "{ok:#?}");
+    let resolved_at = ok.iter().position(|m| m.iter().any(|s| s.contains("is *resolved*"))).unwrap();
+    assert!(ok[resolved_at..].iter().flatten().all(|s| !s.contains("*a* is *firing*") || ok[resolved_at].contains(s)), "{ok:#?}");
 }

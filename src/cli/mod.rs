@@ -95,7 +95,9 @@ pub fn init_tracing(verbose: u8) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
-        _ => "debug",
+        // Our debug only: the HTTP and Slack clients log request URLs at debug, and a
+        // webhook URL is a secret.
+        _ => "llmwatch=debug,info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // Colours only for a person at a terminal; logs in files stay greppable.

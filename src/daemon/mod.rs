@@ -68,6 +68,9 @@ struct State {
     stager: Stager,
     notify_seq: u64,
     sender: Option<SenderHandle>,
+    /// Consumption paused for backpressure: partitions assigned meanwhile are paused too,
+    /// and event time does not follow the wall clock (the stream is not caught up).
+    paused: bool,
     /// The next offset last written per partition: a partition with no new offset and no
     /// engine change is left out of a checkpoint.
     written: BTreeMap<TopicPartition, i64>,
@@ -262,6 +265,11 @@ impl ConsumerContext for Ctx {
                 if let Err(error) = consumer.assign(tpl) {
                     tracing::error!(message = "Assign failed.", %error);
                 }
+                if st.paused
+                    && let Err(error) = consumer.pause(tpl)
+                {
+                    tracing::error!(message = "Pausing newly assigned partitions failed.", %error);
+                }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 // Synchronous: the next owner starts its rebuild from this commit.
@@ -357,6 +365,7 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
         stager,
         notify_seq,
         sender: sender.clone(),
+        paused: false,
         written: BTreeMap::new(),
         rewrite: BTreeSet::new(),
     }));
@@ -401,6 +410,7 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
                     }
                 }
                 paused = over;
+                state.lock().expect("state lock").paused = over;
                 if over {
                     tracing::warn!(message = "Outbox full; consumption paused until notifications drain.", depth, limit = config.notify.max_outbox);
                 } else {
@@ -468,9 +478,10 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
                 }
                 // Caught up: let event time follow the wall clock (minus the lateness), so
                 // absent() fires and alerts resolve when traffic stops. Only for a live
-                // stream: a backlog of old events must not be declared late.
-                let State { engine, pending, .. } = &mut *st;
-                if let Some(clock) = engine.clock() {
+                // stream: a backlog of old events must not be declared late, nor events
+                // waiting in Kafka while consumption is paused.
+                let State { engine, pending, paused, .. } = &mut *st;
+                if let Some(clock) = engine.clock().filter(|_| !*paused) {
                     let now = wall_clock_ms();
                     let target = now - config.engine.allowed_lateness.as_millis();
                     if target > clock && now - clock < LIVE_WITHIN_MS {

@@ -185,6 +185,11 @@ impl NotifyConfig {
         if let Some(d) = c.optional_duration(t, "routing", "give_up_after") {
             n.retry.give_up_after = d;
         }
+        for (key, d) in [("flap_period", n.flap.period), ("initial_backoff", n.retry.initial_backoff), ("give_up_after", n.retry.give_up_after)] {
+            if d.as_millis() <= 0 && t.contains_key(key) {
+                c.error(format!("routing.{key}"), "must be longer than 0s");
+            }
+        }
         if n.retry.max_backoff.as_millis() < n.retry.initial_backoff.as_millis() {
             c.error("routing.max_backoff", "must be at least routing.initial_backoff");
         }
@@ -299,6 +304,10 @@ fn email(t: &toml::Table, path: &str, c: &mut Checker, base: &Path) -> Option<Re
     if username.is_some() != password.is_some() {
         c.error(path, "`username` and `password` go together");
     }
+    let loopback = host.as_deref().is_some_and(|h| matches!(h, "localhost" | "127.0.0.1" | "::1"));
+    if tls == SmtpTls::None && username.is_some() && !loopback {
+        c.error(format!("{path}.tls"), "`none` would send the password in clear text: use `starttls` or `implicit` (plain SMTP only to a relay on loopback)");
+    }
     let from: Option<String> = c.required_nonempty(t, path, "from");
     if let Some(f) = &from
         && f.parse::<lettre::message::Mailbox>().is_err()
@@ -321,6 +330,9 @@ fn email(t: &toml::Table, path: &str, c: &mut Checker, base: &Path) -> Option<Re
         c.error(format!("{path}.ca_file"), format!("no such file: {}", p.display()));
     }
     let timeout = c.optional_duration(t, path, "timeout").unwrap_or(Duration::from_secs(30));
+    if timeout.as_millis() <= 0 {
+        c.error(format!("{path}.timeout"), "must be longer than 0s");
+    }
     Some(ReceiverKind::Email(EmailReceiver { host: host?, port, tls, ca_file, username, password, from: from?, to, timeout }))
 }
 

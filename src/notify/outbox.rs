@@ -81,6 +81,9 @@ pub struct SlackMessage {
     pub ts: String,
     /// The newest notification of every alert in the message.
     pub alerts: Vec<Notification>,
+    /// Wall clock when posted: records (and their pointers) older than the retention go.
+    #[serde(default)]
+    pub posted_ms: Millis,
 }
 
 fn out_key(seq: u64) -> Vec<u8> {
@@ -218,19 +221,20 @@ impl Outbox {
         Ok(self.tree.get(Self::slack_msg_key(receiver, &ts))?.and_then(|v| serde_json::from_slice(&v).ok()))
     }
 
-    /// Adds to `batch` the record of a posted or updated message: alerts still firing point
-    /// at it; once none is, the record is dropped.
-    pub fn record_slack_message(batch: &mut sled::Batch, receiver: &str, msg: &SlackMessage) {
-        let mut open = false;
-        for n in &msg.alerts {
+    /// Adds to `batch` the record of a posted or updated message: the alerts `sent` in it
+    /// now point at it (resolved ones at nothing); alerts of the message not in this send
+    /// keep pointing wherever they point (a newer message, after a reminder). Once every
+    /// alert the message shows is resolved, its record goes.
+    pub fn record_slack_message(batch: &mut sled::Batch, receiver: &str, msg: &SlackMessage, sent: &[Notification]) {
+        for n in sent {
             let key = Self::slack_alert_key(receiver, &n.alert_key());
             if n.kind == super::notification::Kind::Resolved {
                 batch.remove(key.as_bytes());
             } else {
-                open = true;
                 batch.insert(key.as_bytes(), msg.ts.as_bytes());
             }
         }
+        let open = msg.alerts.iter().any(|n| n.kind != super::notification::Kind::Resolved);
         let key = Self::slack_msg_key(receiver, &msg.ts);
         if open {
             batch.insert(key.as_bytes(), serde_json::to_vec(msg).expect("serializable"));
@@ -247,6 +251,28 @@ impl Outbox {
         for kv in self.tree.scan_prefix("notify/sent/") {
             let (k, v) = kv?;
             if (be_u64(&v) as Millis) < cutoff {
+                batch.remove(k);
+                n += 1;
+            }
+        }
+        // Messages of alerts that never resolved (or whose resolution went elsewhere):
+        // forgotten after the retention, pointers included, so the records (which hold
+        // sample excerpts) do not grow without bound.
+        let mut stale_ts = std::collections::HashSet::new();
+        for kv in self.tree.scan_prefix("notify/slackmsg/") {
+            let (k, v) = kv?;
+            let old = serde_json::from_slice::<SlackMessage>(&v).map_or(true, |m| m.posted_ms < cutoff);
+            if old {
+                if let Ok(m) = serde_json::from_slice::<SlackMessage>(&v) {
+                    stale_ts.insert(m.ts);
+                }
+                batch.remove(k);
+                n += 1;
+            }
+        }
+        for kv in self.tree.scan_prefix("notify/slack/") {
+            let (k, v) = kv?;
+            if stale_ts.contains(String::from_utf8_lossy(&v).as_ref()) {
                 batch.remove(k);
                 n += 1;
             }

@@ -65,6 +65,8 @@ pub struct Sender {
     silences: SilenceCache,
     handle: SenderHandle,
     last_prune: Millis,
+    /// Per receiver: no attempt before this wall time (after a retryable failure).
+    blocked_until: BTreeMap<String, Millis>,
 }
 
 impl Sender {
@@ -77,7 +79,7 @@ impl Sender {
         }
         let silences = SilenceCache { path: config.silences.clone(), modified: None, silences: Silences::default() };
         let handle = SenderHandle { wake: Arc::new(tokio::sync::Notify::new()), depth: Arc::new(AtomicUsize::new(0)) };
-        Ok(Sender { outbox, config, transports, silences, handle, last_prune: 0 })
+        Ok(Sender { outbox, config, transports, silences, handle, last_prune: 0, blocked_until: BTreeMap::new() })
     }
 
     pub fn handle(&self) -> SenderHandle {
@@ -123,37 +125,75 @@ impl Sender {
         let gw = self.config.group_wait.as_millis();
         let give_up = self.config.retry.give_up_after.as_millis();
         for (receiver, entries) in by_receiver {
-            if !self.transports.contains_key(&receiver) {
-                tracing::error!(message = "Outbox entries for a receiver no longer configured; dropped.", receiver, count = entries.len());
-                self.outbox.finish(&entries, Fate::Failed, Some("receiver no longer configured"), now, |_| {})?;
-                continue;
-            }
-            let (expired, live): (Vec<Entry>, Vec<Entry>) = entries.into_iter().partition(|e| now - e.created_ms >= give_up);
-            if !expired.is_empty() {
-                tracing::error!(message = "Giving up on notifications.", receiver, count = expired.len(), last_error = ?expired[0].last_error);
-                self.outbox.finish(&expired, Fate::Failed, None, now, |_| {})?;
-            }
-            // New entries wait group_wait from the oldest of them, then go together with
-            // any retries that are due.
-            let oldest_new = live.iter().filter(|e| e.attempts == 0).map(|e| e.created_ms).min();
-            let new_ready = oldest_new.is_some_and(|t| t + gw <= now);
-            if let Some(t) = oldest_new.filter(|_| !new_ready) {
-                wake_at(t + gw);
-            }
-            let (due, waiting): (Vec<Entry>, Vec<Entry>) =
-                live.into_iter().partition(|e| if e.attempts == 0 { new_ready } else { e.not_before_ms <= now });
-            for e in waiting.iter().filter(|e| e.attempts > 0) {
-                wake_at(e.not_before_ms);
-            }
-            let due = self.drop_silenced_and_sent(due, now)?;
-            for chunk in due.chunks(MAX_ALERTS_PER_MESSAGE) {
-                if let Some(t) = self.deliver(&receiver, chunk.to_vec()).await? {
-                    wake_at(t);
+            // One receiver's trouble (a template that fails, a disk error) must not hold
+            // the others back: it is logged and the next receiver goes on.
+            match self.receiver_pass(&receiver, entries, now, gw, give_up).await {
+                Ok(Some(t)) => wake_at(t),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::error!(message = "Delivery to a receiver failed; retrying later.", receiver, %error);
+                    wake_at(now + self.config.retry.initial_backoff.as_millis().max(1000));
                 }
             }
         }
         // What is left (counting keys only), so the consumer resumes as soon as it drained.
         self.handle.depth.store(self.outbox.depth(), Ordering::Relaxed);
+        Ok(next)
+    }
+
+    /// One receiver's share of a pass. Returns when it wants the next pass.
+    async fn receiver_pass(&mut self, receiver: &str, entries: Vec<Entry>, now: Millis, gw: Millis, give_up: Millis) -> anyhow::Result<Option<Millis>> {
+        let mut next: Option<Millis> = None;
+        let mut wake_at = |t: Millis| next = Some(next.map_or(t, |n: Millis| n.min(t)));
+        if !self.transports.contains_key(receiver) {
+            tracing::error!(message = "Outbox entries for a receiver no longer configured; dropped.", receiver, count = entries.len());
+            self.outbox.finish(&entries, Fate::Failed, Some("receiver no longer configured"), now, |_| {})?;
+            return Ok(None);
+        }
+        let (expired, live): (Vec<Entry>, Vec<Entry>) = entries.into_iter().partition(|e| now - e.created_ms >= give_up);
+        if !expired.is_empty() {
+            tracing::error!(message = "Giving up on notifications.", receiver, count = expired.len(), last_error = ?expired[0].last_error);
+            self.outbox.finish(&expired, Fate::Failed, None, now, |_| {})?;
+        }
+        // The receiver asked us to wait (Slack's Retry-After) or just failed: nothing goes
+        // to it before then, new entries included.
+        if let Some(&until) = self.blocked_until.get(receiver)
+            && until > now
+        {
+            return Ok(Some(until));
+        }
+        // New entries wait group_wait from the oldest of them, then go together with
+        // any retries that are due.
+        let oldest_new = live.iter().filter(|e| e.attempts == 0).map(|e| e.created_ms).min();
+        let new_ready = oldest_new.is_some_and(|t| t + gw <= now);
+        if let Some(t) = oldest_new.filter(|_| !new_ready) {
+            wake_at(t + gw);
+        }
+        // One alert's notifications go out in order: while one waits (group_wait or
+        // backoff), the later ones for the same alert wait behind it.
+        let mut blocked: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut due = Vec::new();
+        for e in live {
+            let key = e.notification.alert_key();
+            let ready = if e.attempts == 0 { new_ready } else { e.not_before_ms <= now };
+            if ready && !blocked.contains(&key) {
+                due.push(e);
+            } else {
+                if e.attempts > 0 {
+                    wake_at(e.not_before_ms);
+                }
+                blocked.insert(key);
+            }
+        }
+        let due = self.drop_silenced_and_sent(due, now)?;
+        for chunk in due.chunks(MAX_ALERTS_PER_MESSAGE) {
+            if let Some(t) = self.deliver(receiver, chunk.to_vec()).await? {
+                // Failed: the rest of this receiver's entries wait with it.
+                self.blocked_until.insert(receiver.to_string(), t);
+                wake_at(t);
+                break;
+            }
+        }
         Ok(next)
     }
 
@@ -182,8 +222,10 @@ impl Sender {
         let transport = &self.transports[receiver];
         match transport {
             Transport::Email(t) => {
-                let rendered = self.render(&entries)?;
-                let result = t.send(&rendered).await;
+                let result = match self.render(&entries) {
+                    Ok(rendered) => t.send(&rendered).await,
+                    Err(e) => Err(e),
+                };
                 self.settle(receiver, &entries, result.map(|_| None), |_| {})
             }
             Transport::Slack(t) if t.can_update() => {
@@ -209,26 +251,41 @@ impl Sender {
                             *slot = e.notification.clone();
                         }
                     }
-                    let rendered = self.render_notifications(&msg.alerts)?;
                     let Transport::Slack(t) = &self.transports[receiver] else { unreachable!() };
-                    let result = t.update(&msg.channel, &msg.ts, &rendered).await;
+                    let result = match self.render_notifications(&msg.alerts) {
+                        Ok(rendered) => t.update(&msg.channel, &msg.ts, &rendered).await,
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = &result
+                        && !e.retryable
+                    {
+                        // The message is gone or can no longer be edited: say it anew.
+                        tracing::warn!(message = "Cannot update the Slack message; posting the resolution as a new one.", receiver, ts = %msg.ts, error = %e.message);
+                        posts.extend(group);
+                        continue;
+                    }
                     let ts = msg.ts.clone();
-                    let r = self.settle(receiver, &group, result.map(|_| Some(ts)), |b| Outbox::record_slack_message(b, receiver, &msg))?;
+                    let sent: Vec<Notification> = group.iter().map(|e| e.notification.clone()).collect();
+                    let r = self.settle(receiver, &group, result.map(|_| Some(ts)), |b| Outbox::record_slack_message(b, receiver, &msg, &sent))?;
                     retry = retry.or(r);
                 }
                 if !posts.is_empty() {
-                    let rendered = self.render(&posts)?;
                     let Transport::Slack(t) = &self.transports[receiver] else { unreachable!() };
-                    let result = t.post(&rendered).await;
+                    let result = match self.render(&posts) {
+                        Ok(rendered) => t.post(&rendered).await,
+                        Err(e) => Err(e),
+                    };
                     let posted = result.as_ref().ok().cloned().flatten();
+                    let sent: Vec<Notification> = posts.iter().map(|e| e.notification.clone()).collect();
                     let msg = posted.as_ref().map(|(channel, ts)| SlackMessage {
                         channel: channel.clone(),
                         ts: ts.clone(),
-                        alerts: posts.iter().map(|e| e.notification.clone()).collect(),
+                        alerts: sent.clone(),
+                        posted_ms: wall_clock_ms(),
                     });
                     let r = self.settle(receiver, &posts, result.map(|p| p.map(|(_, ts)| ts)), |b| {
                         if let Some(m) = &msg {
-                            Outbox::record_slack_message(b, receiver, m);
+                            Outbox::record_slack_message(b, receiver, m, &sent);
                         }
                     })?;
                     retry = retry.or(r);
@@ -236,20 +293,23 @@ impl Sender {
                 Ok(retry)
             }
             Transport::Slack(t) => {
-                let rendered = self.render(&entries)?;
-                let result = t.post(&rendered).await.map(|_| None);
+                let result = match self.render(&entries) {
+                    Ok(rendered) => t.post(&rendered).await.map(|_| None),
+                    Err(e) => Err(e),
+                };
                 self.settle(receiver, &entries, result, |_| {})
             }
         }
     }
 
-    fn render(&self, entries: &[Entry]) -> anyhow::Result<Rendered> {
+    fn render(&self, entries: &[Entry]) -> Result<Rendered, DeliveryError> {
         let ns: Vec<Notification> = entries.iter().map(|e| e.notification.clone()).collect();
         self.render_notifications(&ns)
     }
 
-    fn render_notifications(&self, ns: &[Notification]) -> anyhow::Result<Rendered> {
-        Ok(self.config.templates.message(ns)?)
+    /// A template that fails is the operator's to fix: retrying would fail the same way.
+    fn render_notifications(&self, ns: &[Notification]) -> Result<Rendered, DeliveryError> {
+        self.config.templates.message(ns).map_err(|e| DeliveryError::permanent(e.to_string()))
     }
 
     /// Books the outcome of one send: sent (with `extra` in the same batch), rescheduled,

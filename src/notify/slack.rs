@@ -60,12 +60,12 @@ impl SlackTransport {
         match &self.target {
             Target::Bot { token, channel } => {
                 let req = SlackApiChatPostMessageRequest::new(channel.clone(), content(r));
-                let resp = self.client.open_session(token).chat_post_message(&req).await.map_err(classify)?;
+                let resp = timed(self.client.open_session(token).chat_post_message(&req)).await?;
                 Ok(Some((resp.channel.0, resp.ts.0)))
             }
             Target::Webhook { url } => {
                 let req = SlackApiPostWebhookMessageRequest::new(content(r));
-                self.client.post_webhook_message(url, &req).await.map_err(classify)?;
+                timed(self.client.post_webhook_message(url, &req)).await?;
                 Ok(None)
             }
         }
@@ -77,8 +77,19 @@ impl SlackTransport {
             return Err(DeliveryError::permanent("webhooks cannot update messages"));
         };
         let req = SlackApiChatUpdateRequest::new(channel.to_string().into(), content(r), ts.to_string().into());
-        self.client.open_session(token).chat_update(&req).await.map_err(classify)?;
+        timed(self.client.open_session(token).chat_update(&req)).await?;
         Ok(())
+    }
+}
+
+/// Neither slack-morphism nor hyper's client bounds a request's time; a hung connection
+/// would stall the only sender task, so every call gets this bound (then it is retried).
+const REQUEST_TIMEOUT: StdDuration = StdDuration::from_secs(30);
+
+async fn timed<T>(call: impl std::future::Future<Output = Result<T, SlackClientError>>) -> Result<T, DeliveryError> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, call).await {
+        Ok(r) => r.map_err(classify),
+        Err(_) => Err(DeliveryError::transient(format!("Slack did not answer within {}s", REQUEST_TIMEOUT.as_secs()))),
     }
 }
 
@@ -89,6 +100,12 @@ fn truncate(s: &str, max: usize) -> String {
     let mut t: String = s.chars().take(max - 1).collect();
     t.push('…');
     t
+}
+
+/// `<`, `>` and `&` mean links and mentions in mrkdwn; label values come from events, so
+/// a model named `<!channel>` must not ping anyone.
+fn escape_mrkdwn(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// The Block Kit message: a header, then one section per alert, dividers between.
@@ -105,7 +122,7 @@ pub fn blocks(r: &Rendered) -> Vec<SlackBlock> {
 
 fn content(r: &Rendered) -> SlackMessageContent {
     // `text` is the notification and screen-reader fallback.
-    SlackMessageContent::new().with_text(r.title.clone()).with_blocks(blocks(r))
+    SlackMessageContent::new().with_text(escape_mrkdwn(&r.title)).with_blocks(blocks(r))
 }
 
 /// The JSON body `chat.postMessage` would get, for previews (`llmwatch demo`).
