@@ -261,11 +261,9 @@ impl Outbox {
         let mut stale_ts = std::collections::HashSet::new();
         for kv in self.tree.scan_prefix("notify/slackmsg/") {
             let (k, v) = kv?;
-            let old = serde_json::from_slice::<SlackMessage>(&v).map_or(true, |m| m.posted_ms < cutoff);
-            if old {
-                if let Ok(m) = serde_json::from_slice::<SlackMessage>(&v) {
-                    stale_ts.insert(m.ts);
-                }
+            let msg = serde_json::from_slice::<SlackMessage>(&v).ok();
+            if msg.as_ref().is_none_or(|m| m.posted_ms < cutoff) {
+                stale_ts.extend(msg.map(|m| m.ts));
                 batch.remove(k);
                 n += 1;
             }
