@@ -5,6 +5,12 @@ use std::fmt;
 /// Milliseconds since the Unix epoch (UTC).
 pub type Millis = i64;
 
+/// The wall clock, for the edges only (the daemon's live clock, notification delivery);
+/// the engine never reads it — its time comes with the events.
+pub fn wall_clock_ms() -> Millis {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as Millis)
+}
+
 /// Formats epoch milliseconds as RFC 3339 UTC (`2026-11-27T14:20:00Z`, with `.250` when the
 /// milliseconds are not zero) — the form replay output and rule tests use.
 pub fn format_rfc3339(ms: Millis) -> String {

@@ -65,7 +65,7 @@ fn stage(outbox: &Outbox, tree: &sled::Tree, receiver: &str, ns: &[Notification]
     let staged: Vec<Staged> = ns.iter().map(|n| Staged { receiver: receiver.into(), notification: n.clone() }).collect();
     let mut seq = outbox.last_seq().unwrap();
     let mut batch = sled::Batch::default();
-    Outbox::stage_into(&mut batch, &mut seq, &staged, llmwatch::notify::sender::wall_clock_ms());
+    Outbox::stage_into(&mut batch, &mut seq, &staged, llmwatch::time::wall_clock_ms());
     tree.apply_batch(batch).unwrap();
 }
 

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use llmwatch::config::Config;
-use llmwatch::notify::sender::wall_clock_ms;
+use llmwatch::time::wall_clock_ms;
 use llmwatch::notify::silence::{Matcher, Silence, Silences, new_id};
 use llmwatch::time::{Duration, format_rfc3339};
 

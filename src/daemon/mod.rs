@@ -32,11 +32,11 @@ use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use crate::config::Config;
 use crate::eval::{Engine, PartitionId, Transition};
 use crate::notify::outbox::FLAP_KEY;
-use crate::notify::sender::wall_clock_ms as notify_now;
 use crate::notify::{Outbox, Sender, SenderHandle, Stager};
 use crate::event::{DecodeErrorReason, Decoder};
 use crate::rules::{LoadOptions, load_files};
 use crate::source::jsonl::excerpt;
+use crate::time::wall_clock_ms;
 use crate::store::{Checkpoint, PartitionCheckpoint, Store, TopicPartition};
 use rebuild::Rebuild;
 
@@ -113,7 +113,7 @@ impl State {
             }
             batch.insert(b"meta/seq".as_slice(), &next_seq.to_be_bytes());
             if !staged.is_empty() {
-                Outbox::stage_into(batch, &mut notify_seq, &staged, notify_now());
+                Outbox::stage_into(batch, &mut notify_seq, &staged, wall_clock_ms());
             }
             batch.insert(FLAP_KEY, flap);
         });
@@ -303,9 +303,6 @@ fn client_config(config: &Config) -> anyhow::Result<ClientConfig> {
 /// A stream whose newest event is at most this far behind the wall clock is live.
 const LIVE_WITHIN_MS: i64 = 10 * 60_000;
 
-fn wall_clock_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
 
 /// Runs until `shutdown` is set; then checkpoints, flushes and returns.
 pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyhow::Result<()> {

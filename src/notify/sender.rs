@@ -21,9 +21,7 @@ use super::slack::MAX_ALERTS_PER_MESSAGE;
 use super::transport::{DeliveryError, Transport};
 use crate::time::Millis;
 
-pub fn wall_clock_ms() -> Millis {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as Millis)
-}
+use crate::time::wall_clock_ms;
 
 /// What the consumer side holds of a running sender.
 #[derive(Clone)]
