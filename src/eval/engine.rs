@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::alert::Timing;
-use super::groups::{GroupIx, Groups, event_key};
+use super::groups::{Groups, event_key};
 use super::series::{PartitionId, Series};
 use super::Transition;
 use super::transition::pack_sample;
@@ -17,7 +17,7 @@ use crate::field::Record;
 use crate::rules::{Rule, RuleSet};
 use crate::signals::{SignalConfig, SignalEngine, SignalSet};
 use crate::time::{Duration, Millis};
-use crate::window::AggKind;
+use crate::window::{AggKind, Evaluation, Observation};
 
 /// Engine settings (the daemon config's `[engine]` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,7 +29,9 @@ pub struct EngineConfig {
     /// Every rule is evaluated on this period of event time, so `absent()` fires and
     /// alerts resolve when traffic stops.
     pub tick: Duration,
-    /// Sample event ids kept per series as evidence on transitions.
+    /// Sample events kept per series as evidence on transitions: the newest ones, at most
+    /// `samples` per bin of the rule's window once the series has that many (so a busy
+    /// series does not copy every event into its evidence).
     pub samples: usize,
     /// At most this many (rule, group) series; events that would create more are counted
     /// and not tracked, so a runaway `group_by` cannot exhaust memory.
@@ -82,6 +84,9 @@ struct Compiled {
     when_slot: Option<usize>,
     /// Index of the rule's `group_by` among the distinct lists.
     group_slot: usize,
+    /// Index of the rule's `value:` among the distinct ones (rules grouped differently
+    /// often observe the same expression).
+    value_slot: usize,
     /// The rule's position among the rules of its `group_by` list: its member slot in a group.
     member: usize,
 }
@@ -98,16 +103,14 @@ struct Scratch {
     group_rule: Vec<usize>,
     /// The rules of each distinct list, in member order.
     group_members: Vec<Vec<usize>>,
-    group_value: Vec<GroupMemo>,
-}
-
-/// The group of this event for one `group_by` list, looked up at most once per event.
-#[derive(Debug, Clone, Copy)]
-enum GroupMemo {
-    NotLooked,
-    /// Not in the table (and `max_series` stopped it being created).
-    Missing,
-    Found(GroupIx),
+    /// Whether each member of the group being processed passes its `when`.
+    passing: Vec<bool>,
+    /// The rule index of each transition this event produced, to restore rule order.
+    out_rules: Vec<u32>,
+    /// Rule index whose `value:` stands for each distinct one.
+    value_rule: Vec<usize>,
+    /// The observation of each distinct `value:` for this event, once computed.
+    value_memo: Vec<Option<Observation>>,
 }
 
 /// The ingest state of one input partition: it moves with the partition.
@@ -166,6 +169,10 @@ impl Engine {
                     scratch.group_members.push(Vec::new());
                     scratch.group_rule.len() - 1
                 });
+                let value_slot = scratch.value_rule.iter().position(|&j| rules.rules[j].value.src == r.value.src).unwrap_or_else(|| {
+                    scratch.value_rule.push(i);
+                    scratch.value_rule.len() - 1
+                });
                 let member = scratch.group_members[group_slot].len();
                 scratch.group_members[group_slot].push(i);
                 Compiled {
@@ -178,12 +185,13 @@ impl Engine {
                     samples_hits_only: is_hit_based(&r.window.agg),
                     when_slot,
                     group_slot,
+                    value_slot,
                     member,
                 }
             })
             .collect();
         scratch.when_value = vec![0; scratch.when_rule.len()];
-        scratch.group_value = vec![GroupMemo::NotLooked; scratch.group_rule.len()];
+        scratch.value_memo = vec![None; scratch.value_rule.len()];
         Engine {
             needs: rules.signals(),
             compiled,
@@ -281,68 +289,90 @@ impl Engine {
         self.stats.accepted += 1;
 
         let rec = Record::new(&event, &signals);
-        let id: Arc<str> = pack_sample(&event.id, event.output.as_deref().or(event.comment.as_deref()).or(event.input.as_deref()));
+        // Built when the first series keeps this event as a sample.
+        let mut sample: Option<Arc<str>> = None;
         let rules = self.rules.clone();
         let scratch = &mut self.scratch;
         scratch.when_value.iter_mut().for_each(|v| *v = 0);
-        scratch.group_value.iter_mut().for_each(|v| *v = GroupMemo::NotLooked);
-        for (i, rule) in rules.rules.iter().enumerate() {
-            let c = &self.compiled[i];
-            if !when_holds(&mut scratch.when_value, &scratch.when_rule, &rules, c.when_slot, &rec) {
+        scratch.value_memo.iter_mut().for_each(|v| *v = None);
+        let first = out.len();
+        scratch.out_rules.clear();
+        // Group by group: one table probe per `group_by` list, then its member series, which
+        // sit side by side. Transitions are put back in rule order below.
+        for slot in 0..scratch.group_members.len() {
+            let members = &scratch.group_members[slot];
+            let passing = &mut scratch.passing;
+            passing.clear();
+            for &i in members.iter() {
+                passing.push(when_holds(&mut scratch.when_value, &scratch.when_rule, &rules, self.compiled[i].when_slot, &rec));
+            }
+            let wanted = passing.iter().filter(|&&p| p).count();
+            if wanted == 0 {
                 continue;
             }
-            let memo = &mut scratch.group_value[c.group_slot];
-            if let GroupMemo::NotLooked = memo {
-                let slot = c.group_slot as u32;
-                let key = event_key(slot, &rule.group_by, &rec);
-                *memo = match self.series.find(slot, key, &rule.group_by, &rec) {
-                    Some(g) => GroupMemo::Found(g),
-                    None if self.series.series_count() >= self.config.max_series => GroupMemo::Missing,
-                    None => {
-                        let members = scratch.group_members[c.group_slot].len();
-                        GroupMemo::Found(self.series.insert_from_event(slot, key, &rule.group_by, &rec, members))
-                    }
-                };
-                if let GroupMemo::Found(g) = *memo {
-                    let (compiled, when_value, when_rule) = (&self.compiled, &mut scratch.when_value, &scratch.when_rule);
-                    let members = &scratch.group_members[c.group_slot];
-                    self.series.prefetch(g, |m| {
-                        let j = members[m];
-                        j >= i && when_holds(when_value, when_rule, &rules, compiled[j].when_slot, &rec)
-                    });
-                }
-            }
-            let GroupMemo::Found(g) = *memo else {
-                self.stats.series_overflow += 1;
-                continue;
-            };
-            let series = if self.series.series_mut(g, c.member).is_some() {
-                self.series.series_mut(g, c.member).expect("just checked")
-            } else {
-                if self.series.series_count() >= self.config.max_series {
-                    self.stats.series_overflow += 1;
+            let group_by = &rules.rules[members[0]].group_by;
+            let key = event_key(slot as u32, group_by, &rec);
+            let g = match self.series.find(slot as u32, key, group_by, &rec) {
+                Some(g) => g,
+                None if self.series.series_count() >= self.config.max_series => {
+                    self.stats.series_overflow += wanted as u64;
                     continue;
                 }
-                let labels: Box<[Box<str>]> = self.series.labels(g).into();
-                self.series.insert_series(g, c.member, Series::new(i as u32, labels, part_now, next_boundary(part_now, tick)))
+                None => self.series.insert_from_event(slot as u32, key, group_by, &rec, members.len()),
             };
-            // The series' watermark once this partition feeds it.
-            let at = watermark(series, &self.partitions, part_now).min(part_now).min(now);
-            let before = out.len();
-            catch_up_series(rule, c, series, at, tick, out);
-            let obs = rule.value.observe(&rec);
-            let part = series.part_mut(partition, &rule.window, part_now);
-            part.window.add(&rule.window, t, obs);
-            part.dirty = true;
-            if !c.samples_hits_only || obs.hit {
-                series.push_sample(t, &id, self.config.samples);
-                series.alert_dirty = true;
+            self.series.prefetch(g, |m| passing[m]);
+            let (group_series, labels, series_count) = self.series.members_mut(g);
+            for (m, &i) in members.iter().enumerate() {
+                if !passing[m] {
+                    continue;
+                }
+                let (rule, c) = (&rules.rules[i], &self.compiled[i]);
+                let series = match &mut group_series[m] {
+                    Some(series) => series,
+                    empty => {
+                        if *series_count >= self.config.max_series {
+                            self.stats.series_overflow += 1;
+                            continue;
+                        }
+                        *series_count += 1;
+                        empty.insert(Series::new(i as u32, labels.into(), part_now, next_boundary(part_now, tick)))
+                    }
+                };
+                // The series' watermark once this partition feeds it: with this partition
+                // the only feeder (nearly always), its clock.
+                let at = match series.parts.first() {
+                    Some((p, [])) if p.partition == partition => part_now,
+                    _ => watermark(series, &self.partitions, part_now).min(part_now),
+                }
+                .min(now);
+                let before = out.len();
+                catch_up_series(rule, c, series, at, tick, out);
+                let obs = *scratch.value_memo[c.value_slot].get_or_insert_with(|| rule.value.observe(&rec));
+                // An inactive alert with too few events cannot change state: its value is
+                // not computed.
+                let gate = if series.phase.is_active() { 0 } else { rule.min_events };
+                let alone = series.parts.first().is_none_or(|(p, rest)| rest.is_empty() && p.partition == partition);
+                let part = series.part_mut(partition, &rule.window, part_now);
+                part.dirty = true;
+                let ev = if alone {
+                    part.window.add_and_evaluate(&rule.window, t, obs, at, gate)
+                } else {
+                    part.window.add(&rule.window, t, obs);
+                    series.evaluate(&rule.window, at, gate)
+                };
+                if (!c.samples_hits_only || obs.hit) && series.wants_sample(t, self.config.samples, rule.window.bin_ms / self.config.samples.max(1) as Millis) {
+                    let id = sample.get_or_insert_with(|| pack_sample(&event.id, event.output.as_deref().or(event.comment.as_deref()).or(event.input.as_deref())));
+                    series.push_sample(t, id.clone(), self.config.samples);
+                    series.alert_dirty = true;
+                }
+                if let Some(tr) = step(rule, c, series, at, ev) {
+                    out.push(tr);
+                }
+                scratch.out_rules.extend(std::iter::repeat_n(i as u32, out.len() - before));
             }
-            if let Some(tr) = evaluate(rule, c, series, at) {
-                out.push(tr);
-            }
-            self.stats.transitions += (out.len() - before) as u64;
         }
+        self.stats.transitions += (out.len() - first) as u64;
+        in_rule_order(&mut out[first..], &scratch.out_rules);
         Admission::Accepted
     }
 
@@ -607,6 +637,18 @@ fn catch_up_series(rule: &Rule, c: &Compiled, series: &mut Series, upto: Millis,
     }
 }
 
+/// Puts the transitions of one event (produced group by group) back in rule order,
+/// keeping the order within a rule; `rules[k]` is the rule index of `out[k]`.
+fn in_rule_order(out: &mut [Transition], rules: &[u32]) {
+    if rules.windows(2).all(|w| w[0] <= w[1]) {
+        return;
+    }
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.sort_by_key(|&k| rules[k]);
+    let sorted: Vec<Transition> = order.iter().map(|&k| out[k].clone()).collect();
+    out.clone_from_slice(&sorted);
+}
+
 /// Ticks visit series in table order; transitions are sorted by time, rule and group so
 /// output is deterministic.
 fn sort_instant(out: &mut [Transition]) {
@@ -615,7 +657,16 @@ fn sort_instant(out: &mut [Transition]) {
 
 /// Evaluates one series at `now` and steps its alert.
 fn evaluate(rule: &Rule, c: &Compiled, series: &mut Series, now: Millis) -> Option<Transition> {
-    let ev = series.evaluate(&rule.window, now);
+    // An inactive alert with too few events cannot change state: skip computing the value.
+    // An active one needs it for the transition record even then.
+    let gate = if series.phase.is_active() { 0 } else { rule.min_events };
+    let ev = series.evaluate(&rule.window, now, gate);
+    step(rule, c, series, now, ev)
+}
+
+/// Steps the alert of a series evaluated at `now` to `ev`.
+#[inline]
+fn step(rule: &Rule, c: &Compiled, series: &mut Series, now: Millis, ev: Evaluation) -> Option<Transition> {
     let holds = ev.events >= rule.min_events && ev.value.is_some_and(|v| rule.condition.holds(v));
     let step = series.phase.step(now, holds, c.timing)?;
     series.alert_dirty = true;

@@ -100,6 +100,14 @@ impl Groups {
         self.slab[ix as usize].as_mut().expect("live group index")
     }
 
+    /// The member slots of group `ix`, its labels, and the live-series count to bump when
+    /// a slot is filled.
+    #[inline]
+    pub fn members_mut(&mut self, ix: GroupIx) -> (&mut [Option<Series>], &[Box<str>], &mut usize) {
+        let g = self.slab[ix as usize].as_mut().expect("live group index");
+        (&mut g.members, &g.labels, &mut self.series)
+    }
+
     /// The series of member `m` of group `ix`, if it exists.
     #[inline]
     pub fn series_mut(&mut self, ix: GroupIx, m: usize) -> Option<&mut Series> {
@@ -115,8 +123,9 @@ impl Groups {
     }
 
     /// Starts loading the memory the next event reads in each series of group `ix` whose
-    /// member index passes `wanted`: the newest bin of the first window and the evidence
-    /// ring. (The series themselves sit side by side in the group.)
+    /// member index passes `wanted`: the newest bin of the first window. (The series
+    /// themselves sit side by side in the group; the evidence ring is rarely written, see
+    /// `Series::push_sample`.)
     pub fn prefetch(&self, ix: GroupIx, mut wanted: impl FnMut(usize) -> bool) {
         let g = self.slab[ix as usize].as_ref().expect("live group index");
         for (m, s) in g.members.iter().enumerate() {
@@ -126,16 +135,8 @@ impl Groups {
                 if let Some((p, _)) = s.parts.first() {
                     p.window.prefetch();
                 }
-                if let Some(x) = s.samples.back() {
-                    crate::prefetch::read(x);
-                }
             }
         }
-    }
-
-    /// The labels of group `ix` (shared by all its series).
-    pub fn labels(&self, ix: GroupIx) -> &[Box<str>] {
-        &self.slab[ix as usize].as_ref().expect("live group index").labels
     }
 
     /// Approximate bytes held: the index, the groups with their member slots (empty ones

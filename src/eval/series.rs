@@ -40,6 +40,9 @@ pub struct Series {
     /// Recent events (newest last), packed id + excerpt (`transition::pack_sample`),
     /// evidence for transitions.
     pub samples: VecDeque<(Millis, Arc<str>)>,
+    /// Time of the newest sample (`Millis::MIN` before any): kept beside the ring so the
+    /// per-event check does not read the ring's buffer, a cache miss.
+    pub last_sample_ms: Millis,
     /// Alert phase or samples changed since the last checkpoint.
     pub alert_dirty: bool,
     /// The next tick boundary this series has not been evaluated at. Kept per series so a
@@ -50,7 +53,7 @@ pub struct Series {
 
 impl Series {
     pub fn new(rule: u32, labels: Box<[Box<str>]>, created_ms: Millis, next_tick: Millis) -> Self {
-        Series { rule, labels, parts: Parts::default(), created_ms, phase: Phase::Inactive, samples: VecDeque::new(), alert_dirty: true, next_tick }
+        Series { rule, labels, parts: Parts::default(), created_ms, phase: Phase::Inactive, samples: VecDeque::new(), last_sample_ms: Millis::MIN, alert_dirty: true, next_tick }
     }
 
     /// The partition that alone feeds this series, if one does: its alert then moves with
@@ -79,11 +82,13 @@ impl Series {
         self.parts.get_mut(partition).expect("just added")
     }
 
-    /// The aggregate over every partition's window at `now`.
-    pub fn evaluate(&mut self, spec: &WindowSpec, now: Millis) -> Evaluation {
+    /// The aggregate over every partition's window at `now`; the value is left `None`
+    /// when fewer than `min_events` events are in the window (see
+    /// [`SlidingWindow::evaluate_from`]).
+    pub fn evaluate(&mut self, spec: &WindowSpec, now: Millis, min_events: u64) -> Evaluation {
         match self.parts.split_first_mut() {
             None => SlidingWindow::new(spec, self.created_ms).evaluate(spec, now),
-            Some((one, [])) => one.window.evaluate(spec, now),
+            Some((one, [])) => one.window.evaluate_from(spec, now, min_events),
             Some((first, rest)) => {
                 let mut merged = first.window.clone();
                 for p in rest.iter() {
@@ -94,14 +99,28 @@ impl Series {
         }
     }
 
-    pub fn push_sample(&mut self, t: Millis, id: &Arc<str>, max: usize) {
-        if max == 0 {
-            return;
-        }
+    /// Whether an event at `t` would be kept as a sample (see [`Series::push_sample`]).
+    #[inline]
+    pub fn wants_sample(&self, t: Millis, max: usize, spacing: Millis) -> bool {
+        max > 0 && (self.samples.len() < max || t >= self.last_sample_ms.saturating_add(spacing))
+    }
+
+    /// Keeps `id` as evidence when [`Series::wants_sample`] says so, evicting the oldest.
+    /// At most one sample per `spacing` of event time once the ring is full: a busy series
+    /// keeps recent evidence without copying every event into it (the copy was a shared
+    /// pointer's atomic count on every (rule, event)).
+    pub fn push_sample(&mut self, t: Millis, id: Arc<str>, max: usize) {
         if self.samples.len() == max {
             self.samples.pop_front();
         }
-        self.samples.push_back((t, id.clone()));
+        self.samples.push_back((t, id));
+        self.last_sample_ms = t;
+    }
+
+    /// Replaces the evidence ring with checkpointed samples (oldest first).
+    pub fn restore_samples(&mut self, samples: Vec<(Millis, String)>) {
+        self.samples = samples.into_iter().map(|(t, id)| (t, Arc::<str>::from(id))).collect();
+        self.last_sample_ms = self.samples.back().map_or(Millis::MIN, |(t, _)| *t);
     }
 
     /// Samples still inside the window ending at `now`.

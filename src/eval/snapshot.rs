@@ -9,8 +9,6 @@
 //! Checkpoints are incremental: [`Engine::partition_changes`] returns only what changed
 //! since the previous call (the dirty flags of parts, series and partition state).
 
-use std::collections::VecDeque;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -233,7 +231,7 @@ impl Engine {
             if let Some(a) = w.alert {
                 series.created_ms = a.created_ms;
                 series.phase = a.phase;
-                series.samples = a.samples.into_iter().map(|(t, id)| (t, Arc::<str>::from(id))).collect::<VecDeque<_>>();
+                series.restore_samples(a.samples);
             }
             // The partition ran every tick up to its clock for the series it fed.
             if let (Some(next_tick), true) = (next_tick, fresh) {
@@ -273,7 +271,7 @@ impl Engine {
             }
             let series = self.series_entry(i as u32, &a.labels, a.created_ms);
             series.phase = a.phase;
-            series.samples = a.samples.into_iter().map(|(t, id)| (t, Arc::<str>::from(id))).collect::<VecDeque<_>>();
+            series.restore_samples(a.samples);
         }
     }
 }

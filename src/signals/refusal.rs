@@ -22,7 +22,9 @@ impl RefusalMatcher {
 
     pub fn is_refusal(&self, output: &str) -> bool {
         let Some(re) = &self.regex else { return false };
-        let end = output.char_indices().nth(self.scan_chars).map_or(output.len(), |(i, _)| i);
+        // A text of at most `scan_chars` bytes has at most that many characters: no need to
+        // walk it (most answers are shorter than the scan length).
+        let end = if output.len() <= self.scan_chars { output.len() } else { output.char_indices().nth(self.scan_chars).map_or(output.len(), |(i, _)| i) };
         re.is_match(&output[..end])
     }
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AggKind;
 use super::Observation;
-use super::ddsketch::{Sketch, key_of};
+use super::ddsketch::Sketch;
 use super::distinct::DistinctSet;
 use super::stats::Moments;
 use crate::time::Millis;
@@ -72,8 +72,10 @@ impl BinStat {
         }
     }
 
+    /// Adds one event; `key` is its sketch bucket when the bin is a sketch (computed once
+    /// by the caller, which also feeds the merged window).
     #[inline]
-    pub fn add(&mut self, obs: &Observation) {
+    pub fn add(&mut self, obs: &Observation, key: Option<i32>) {
         match self {
             BinStat::Plain => {}
             BinStat::Hits(h) => *h = h.saturating_add(obs.hit as u32),
@@ -83,8 +85,8 @@ impl BinStat {
                 }
             }
             BinStat::Sketch(s) => {
-                if let Some(x) = usable(obs.num) {
-                    s.add_key(key_of(x))
+                if let Some(k) = key {
+                    s.add_key(k)
                 }
             }
             BinStat::Distinct(d) => {
@@ -123,9 +125,9 @@ impl Bin {
     }
 
     #[inline]
-    pub fn add(&mut self, obs: &Observation) {
+    pub fn add(&mut self, obs: &Observation, key: Option<i32>) {
         self.count = self.count.saturating_add(1);
-        self.stat.add(obs);
+        self.stat.add(obs, key);
     }
 
     /// Adds another bin's events (same start, same aggregation).
