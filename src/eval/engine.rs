@@ -129,7 +129,7 @@ pub struct PartitionState {
 }
 
 /// A window forgotten in a partition: (partition, rule index, labels).
-type Forgotten = (PartitionId, u32, Box<[Box<str>]>);
+type Forgotten = (PartitionId, u32, Arc<[Box<str>]>);
 
 /// The rule engine. Pure: time comes from events and [`Engine::advance_to`].
 pub struct Engine {
@@ -335,7 +335,7 @@ impl Engine {
                             continue;
                         }
                         *series_count += 1;
-                        empty.insert(Series::new(i as u32, labels.into(), part_now, next_boundary(part_now, tick)))
+                        empty.insert(Series::new(i as u32, labels.clone(), part_now, next_boundary(part_now, tick)))
                     }
                 };
                 // The series' watermark once this partition feeds it: with this partition
@@ -530,7 +530,7 @@ impl Engine {
     }
 
     /// The windows forgotten in `partition` since the last call, as (rule index, labels).
-    pub(super) fn take_removed(&mut self, partition: PartitionId) -> Vec<(u32, Box<[Box<str>]>)> {
+    pub(super) fn take_removed(&mut self, partition: PartitionId) -> Vec<(u32, Arc<[Box<str>]>)> {
         let Some(r) = self.removed.as_mut() else { return Vec::new() };
         let mut out = Vec::new();
         r.retain(|(p, rule, labels)| {
@@ -584,7 +584,8 @@ impl Engine {
         if self.series.series_mut(g, member).is_some() {
             return self.series.series_mut(g, member).expect("just checked");
         }
-        self.series.insert_series(g, member, super::snapshot::new_series(rule, labels, created_ms, self.next_tick))
+        let labels = self.series.members_mut(g).1.clone();
+        self.series.insert_series(g, member, Series::new(rule, labels, created_ms, self.next_tick))
     }
 
     /// The partitions this engine holds state for.

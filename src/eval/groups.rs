@@ -21,7 +21,7 @@ pub struct Group {
     hash: u64,
     /// The distinct `group_by` list (the engine's group slot).
     slot: u32,
-    labels: Box<[Box<str>]>,
+    labels: Arc<[Box<str>]>,
     /// Indexed by the rule's position among the rules of its list; `None` until the rule
     /// routes an event here (series are created lazily: `absent()` counts from creation).
     pub members: Box<[Option<Series>]>,
@@ -66,12 +66,12 @@ impl Groups {
 
     /// The group of stored label values (restore), created when missing.
     pub fn entry_for_labels(&mut self, slot: u32, labels: &[String], members: usize) -> GroupIx {
-        let labels: Box<[Box<str>]> = labels.iter().map(|l| Box::<str>::from(l.as_str())).collect();
+        let labels: Arc<[Box<str>]> = labels.iter().map(|l| Box::<str>::from(l.as_str())).collect();
         let key = labels_hash(slot, &labels);
         let slab = &self.slab;
         let found = self.index.find(key, |&ix| {
             let g = slab[ix as usize].as_ref().expect("indexed groups live");
-            g.slot == slot && g.labels == labels
+            g.slot == slot && *g.labels == *labels
         });
         match found {
             Some(&ix) => ix,
@@ -103,7 +103,7 @@ impl Groups {
     /// The member slots of group `ix`, its labels, and the live-series count to bump when
     /// a slot is filled.
     #[inline]
-    pub fn members_mut(&mut self, ix: GroupIx) -> (&mut [Option<Series>], &[Box<str>], &mut usize) {
+    pub fn members_mut(&mut self, ix: GroupIx) -> (&mut [Option<Series>], &Arc<[Box<str>]>, &mut usize) {
         let g = self.slab[ix as usize].as_mut().expect("live group index");
         (&mut g.members, &g.labels, &mut self.series)
     }
@@ -158,7 +158,7 @@ impl Groups {
                         // The first window is inline (counted in the slot); others are not.
                         let windows: usize = s.parts.iter().map(|p| p.window.memory_bytes() - std::mem::size_of::<SlidingWindow>()).sum::<usize>()
                             + s.parts.iter().skip(1).count() * std::mem::size_of::<Part>();
-                        labels(&s.labels) + windows + s.samples.capacity() * std::mem::size_of::<(Millis, Arc<str>)>()
+                        windows + s.samples.capacity() * std::mem::size_of::<(Millis, Arc<str>)>()
                     })
                     .sum();
                 labels(&g.labels) + g.members.len() * std::mem::size_of::<Option<Series>>() + series

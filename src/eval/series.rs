@@ -32,7 +32,8 @@ pub struct Part {
 #[derive(Debug, Clone)]
 pub struct Series {
     pub rule: u32,
-    pub labels: Box<[Box<str>]>,
+    /// Shared with the series' group (and its other series): no copy per series.
+    pub labels: Arc<[Box<str>]>,
     pub parts: Parts,
     /// When the series was created: the start of silence for `absent()`.
     pub created_ms: Millis,
@@ -52,7 +53,7 @@ pub struct Series {
 }
 
 impl Series {
-    pub fn new(rule: u32, labels: Box<[Box<str>]>, created_ms: Millis, next_tick: Millis) -> Self {
+    pub fn new(rule: u32, labels: Arc<[Box<str>]>, created_ms: Millis, next_tick: Millis) -> Self {
         Series { rule, labels, parts: Parts::default(), created_ms, phase: Phase::Inactive, samples: VecDeque::new(), last_sample_ms: Millis::MIN, alert_dirty: true, next_tick }
     }
 
@@ -164,8 +165,8 @@ pub fn labels_hash(index: u32, labels: &[Box<str>]) -> u64 {
     series_hash(index, h)
 }
 
-/// Owned label values of an event (only when a new series is created).
-pub fn label_values(group_by: &[Field], rec: &Record<'_>) -> Box<[Box<str>]> {
+/// Owned label values of an event (only when a new group is created).
+pub fn label_values(group_by: &[Field], rec: &Record<'_>) -> Arc<[Box<str>]> {
     group_by
         .iter()
         .map(|f| {

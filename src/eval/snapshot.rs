@@ -276,8 +276,3 @@ impl Engine {
     }
 }
 
-/// A series for restored labels, created when missing.
-pub(super) fn new_series(rule: u32, labels: &[String], created_ms: Millis, next_tick: Millis) -> Series {
-    let labels: Box<[Box<str>]> = labels.iter().map(|l| Box::<str>::from(l.as_str())).collect();
-    Series::new(rule, labels, created_ms, next_tick)
-}

@@ -293,12 +293,14 @@ struct Totals {
 
 impl SlidingWindow {
     /// An empty window; `created_ms` counts as the start of silence for `absent()`.
-    pub fn new(spec: &WindowSpec, created_ms: Millis) -> Self {
+    pub fn new(_spec: &WindowSpec, created_ms: Millis) -> Self {
         SlidingWindow {
             created_ms,
             last_ms: None,
             head: None,
-            bins: VecDeque::with_capacity(spec.max_bins()),
+            // Grown as bins arrive (see `add`): most windows of a high-cardinality group are
+            // sparse, and reserving every bin up front cost 840 bytes per window.
+            bins: VecDeque::new(),
             caches: Caches::default(),
             closed: ClosedCounts::default(),
         }
@@ -332,6 +334,13 @@ impl SlidingWindow {
                 if i == self.bins.len() && i > 0 {
                     // The previous newest bin is (nearly always) complete: trim its growth slack.
                     self.bins[i - 1].stat.shrink();
+                }
+                if self.bins.len() == self.bins.capacity() {
+                    // Doubling, capped at the most bins the window can hold: a full window
+                    // wastes no slot, a sparse one holds few.
+                    let len = self.bins.len();
+                    let want = (len * 2).clamp(1, spec.max_bins().max(len + 1));
+                    self.bins.reserve_exact(want - len);
                 }
                 self.bins.insert(i, Bin::new(bs, &spec.agg));
                 i += 1;
