@@ -52,6 +52,7 @@ impl Phase {
     }
 
     /// Advances the machine given whether the condition holds at `now`.
+    #[inline]
     pub fn step(&mut self, now: Millis, holds: bool, t: Timing) -> Option<Step> {
         let emit = |state, reminder, firing_since| Some(Step { state, reminder, firing_since });
         match *self {

@@ -628,7 +628,16 @@ fn next_boundary(t: Millis, tick: Millis) -> Millis {
 }
 
 /// Evaluates a series at every tick boundary up to `upto` it has not been evaluated at.
+#[inline(always)]
 fn catch_up_series(rule: &Rule, c: &Compiled, series: &mut Series, upto: Millis, tick: Millis, out: &mut Vec<Transition>) {
+    // Nearly always up to date: the check is inline, the catching up is not.
+    if series.next_tick <= upto {
+        run_missed_ticks(rule, c, series, upto, tick, out);
+    }
+}
+
+#[inline(never)]
+fn run_missed_ticks(rule: &Rule, c: &Compiled, series: &mut Series, upto: Millis, tick: Millis, out: &mut Vec<Transition>) {
     while series.next_tick <= upto {
         let at = series.next_tick;
         series.next_tick += tick;
@@ -666,12 +675,19 @@ fn evaluate(rule: &Rule, c: &Compiled, series: &mut Series, now: Millis) -> Opti
 }
 
 /// Steps the alert of a series evaluated at `now` to `ev`.
-#[inline]
+#[inline(always)]
 fn step(rule: &Rule, c: &Compiled, series: &mut Series, now: Millis, ev: Evaluation) -> Option<Transition> {
     let holds = ev.events >= rule.min_events && ev.value.is_some_and(|v| rule.condition.holds(v));
     let step = series.phase.step(now, holds, c.timing)?;
+    Some(transition(rule, series, now, ev, step))
+}
+
+/// The record of a transition (rare: kept out of the per-event path).
+#[cold]
+#[inline(never)]
+fn transition(rule: &Rule, series: &mut Series, now: Millis, ev: Evaluation, step: super::alert::Step) -> Transition {
     series.alert_dirty = true;
-    Some(Transition {
+    Transition {
         rule: rule.name.clone(),
         group: rule.group_labels.iter().cloned().zip(series.labels.iter().map(|l| l.to_string())).collect(),
         state: step.state,
@@ -682,6 +698,6 @@ fn step(rule: &Rule, c: &Compiled, series: &mut Series, now: Millis, ev: Evaluat
         samples: series.samples_since(now - rule.window.window_ms),
         reminder: step.reminder,
         firing_since_ms: step.firing_since,
-    })
+    }
 }
 

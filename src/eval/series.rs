@@ -75,12 +75,19 @@ impl Series {
     }
 
     /// The window of `partition`, created empty when missing.
+    #[inline]
     pub fn part_mut(&mut self, partition: PartitionId, spec: &WindowSpec, now: Millis) -> &mut Part {
         if self.parts.get_mut(partition).is_none() {
-            self.parts.push(Part { partition, window: SlidingWindow::new(spec, now), dirty: true });
-            self.touch_all();
+            self.add_part(partition, spec, now);
         }
         self.parts.get_mut(partition).expect("just added")
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn add_part(&mut self, partition: PartitionId, spec: &WindowSpec, now: Millis) {
+        self.parts.push(Part { partition, window: SlidingWindow::new(spec, now), dirty: true });
+        self.touch_all();
     }
 
     /// The aggregate over every partition's window at `now`; the value is left `None`
