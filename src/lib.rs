@@ -17,7 +17,6 @@ pub mod notify;
 pub mod rules;
 pub mod signals;
 pub mod output;
-mod prefetch;
 pub mod replay;
 pub mod ruletest;
 pub mod source;

@@ -320,7 +320,6 @@ impl Engine {
                 }
                 None => self.series.insert_from_event(slot as u32, key, group_by, &rec, members.len()),
             };
-            self.series.prefetch(g, |m| passing[m]);
             let (group_series, labels, series_count) = self.series.members_mut(g);
             for (m, &i) in members.iter().enumerate() {
                 if !passing[m] {

@@ -122,23 +122,6 @@ impl Groups {
         slot.insert(series)
     }
 
-    /// Starts loading the memory the next event reads in each series of group `ix` whose
-    /// member index passes `wanted`: the newest bin of the first window. (The series
-    /// themselves sit side by side in the group; the evidence ring is rarely written, see
-    /// `Series::push_sample`.)
-    pub fn prefetch(&self, ix: GroupIx, mut wanted: impl FnMut(usize) -> bool) {
-        let g = self.slab[ix as usize].as_ref().expect("live group index");
-        for (m, s) in g.members.iter().enumerate() {
-            if let Some(s) = s
-                && wanted(m)
-            {
-                if let Some((p, _)) = s.parts.first() {
-                    p.window.prefetch();
-                }
-            }
-        }
-    }
-
     /// Approximate bytes held: the index, the groups with their member slots (empty ones
     /// included), and each series' labels, windows and evidence ring.
     pub fn memory_bytes(&self) -> usize {

@@ -465,14 +465,6 @@ impl SlidingWindow {
         self.closed.end = None;
     }
 
-    /// Starts loading the newest bin, where the next event nearly always lands.
-    #[inline]
-    pub fn prefetch(&self) {
-        if let Some(b) = self.bins.back() {
-            crate::prefetch::read(b);
-        }
-    }
-
     /// Time of the newest event added, if any.
     pub fn last_event_ms(&self) -> Option<Millis> {
         self.last_ms
