@@ -347,9 +347,7 @@ impl Engine {
                 let before = out.len();
                 catch_up_series(rule, c, series, at, tick, out);
                 let obs = *scratch.value_memo[c.value_slot].get_or_insert_with(|| rule.value.observe(&rec));
-                // An inactive alert with too few events cannot change state: its value is
-                // not computed.
-                let gate = if series.phase.is_active() { 0 } else { rule.min_events };
+                let gate = value_gate(rule, series);
                 let alone = series.parts.first().is_none_or(|(p, rest)| rest.is_empty() && p.partition == partition);
                 let part = series.part_mut(partition, &rule.window, part_now);
                 part.dirty = true;
@@ -666,11 +664,16 @@ fn sort_instant(out: &mut [Transition]) {
 
 /// Evaluates one series at `now` and steps its alert.
 fn evaluate(rule: &Rule, c: &Compiled, series: &mut Series, now: Millis) -> Option<Transition> {
-    // An inactive alert with too few events cannot change state: skip computing the value.
-    // An active one needs it for the transition record even then.
-    let gate = if series.phase.is_active() { 0 } else { rule.min_events };
-    let ev = series.evaluate(&rule.window, now, gate);
+    let ev = series.evaluate(&rule.window, now, value_gate(rule, series));
     step(rule, c, series, now, ev)
+}
+
+/// The event count below which a series' value need not be computed: an inactive alert
+/// with fewer than `min_events` cannot change state; an active one needs its value for the
+/// transition record even then.
+#[inline]
+fn value_gate(rule: &Rule, series: &Series) -> u64 {
+    if series.phase.is_active() { 0 } else { rule.min_events }
 }
 
 /// Steps the alert of a series evaluated at `now` to `ev`.

@@ -283,6 +283,19 @@ fn keeps_sketch(kind: &AggKind) -> bool {
     }
 }
 
+/// count, rate, ratio or wilson_lower (`kind`) of a window holding `count` events of which
+/// `hits` matched; `None` for other kinds. One definition for both evaluation paths.
+#[inline]
+fn counted_value(kind: &AggKind, count: u64, hits: u64, window_ms: Millis) -> Option<f64> {
+    match kind {
+        AggKind::Count => Some(count as f64),
+        AggKind::Rate => Some(count as f64 * 1000.0 / window_ms as f64),
+        AggKind::Ratio => (count > 0).then(|| hits as f64 / count as f64),
+        AggKind::WilsonLower => wilson_lower(hits, count),
+        _ => None,
+    }
+}
+
 /// What the counter-like aggregations need from a window's bins.
 #[derive(Default)]
 struct Totals {
@@ -380,28 +393,21 @@ impl SlidingWindow {
             && let Some(b) = self.bins.back_mut()
             && b.start == h
         {
-            let hits = match (&mut b.stat, &spec.agg) {
-                (BinStat::Plain, AggKind::Count | AggKind::Rate) => 0,
-                (BinStat::Hits(x), AggKind::Ratio | AggKind::WilsonLower) => {
-                    *x = x.saturating_add(obs.hit as u32);
-                    *x as u64
-                }
-                _ => return self.add_then_evaluate(spec, t, obs, now, min_events),
-            };
-            b.count = b.count.saturating_add(1);
+            if !matches!(
+                (&b.stat, &spec.agg),
+                (BinStat::Plain, AggKind::Count | AggKind::Rate) | (BinStat::Hits(_), AggKind::Ratio | AggKind::WilsonLower)
+            ) {
+                return self.add_then_evaluate(spec, t, obs, now, min_events);
+            }
+            b.add(&obs, None);
+            let hits = if let BinStat::Hits(x) = b.stat { x as u64 } else { 0 };
             let count = self.closed.count + b.count as u64;
             let hits = self.closed.hits + hits;
             self.last_ms = Some(self.last_ms.map_or(t, |l| l.max(t)));
             if count < min_events {
                 return Evaluation { value: None, events: count };
             }
-            // The same expressions as `value`, so both paths agree to the bit.
-            let value = match spec.agg {
-                AggKind::Count => Some(count as f64),
-                AggKind::Rate => Some(count as f64 * 1000.0 / spec.window_ms as f64),
-                AggKind::Ratio => (count > 0).then(|| hits as f64 / count as f64),
-                _ => wilson_lower(hits, count),
-            };
+            let value = counted_value(&spec.agg, count, hits, spec.window_ms);
             return Evaluation { value, events: count };
         }
         self.add_then_evaluate(spec, t, obs, now, min_events)
@@ -588,14 +594,11 @@ impl SlidingWindow {
         let w = spec.window_ms;
         let m = &totals.moments;
         match kind {
-            AggKind::Count => Some(totals.count as f64),
-            AggKind::Rate => Some(totals.count as f64 * 1000.0 / w as f64),
+            AggKind::Count | AggKind::Rate | AggKind::Ratio | AggKind::WilsonLower => counted_value(kind, totals.count, totals.hits, w),
             AggKind::Sum => Some(m.sum),
             AggKind::Avg => (m.n > 0).then(|| m.sum / m.n as f64),
             AggKind::Min => (m.n > 0).then_some(m.min),
             AggKind::Max => (m.n > 0).then_some(m.max),
-            AggKind::Ratio => (totals.count > 0).then(|| totals.hits as f64 / totals.count as f64),
-            AggKind::WilsonLower => wilson_lower(totals.hits, totals.count),
             AggKind::Absent => {
                 if depth == 0 {
                     let last = self.last_ms.unwrap_or(self.created_ms);
