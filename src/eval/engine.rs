@@ -87,6 +87,8 @@ struct Compiled {
     /// Index of the rule's `value:` among the distinct ones (rules grouped differently
     /// often observe the same expression).
     value_slot: usize,
+    /// Event time between two samples of a series once its ring is full: `samples` per bin.
+    sample_spacing_ms: Millis,
     /// The rule's position among the rules of its `group_by` list: its member slot in a group.
     member: usize,
 }
@@ -186,6 +188,7 @@ impl Engine {
                     when_slot,
                     group_slot,
                     value_slot,
+                    sample_spacing_ms: r.window.bin_ms / config.samples.max(1) as Millis,
                     member,
                 }
             })
@@ -337,18 +340,13 @@ impl Engine {
                         empty.insert(Series::new(i as u32, labels.clone(), part_now, next_boundary(part_now, tick)))
                     }
                 };
-                // The series' watermark once this partition feeds it: with this partition
-                // the only feeder (nearly always), its clock.
-                let at = match series.parts.first() {
-                    Some((p, [])) if p.partition == partition => part_now,
-                    _ => watermark(series, &self.partitions, part_now).min(part_now),
-                }
-                .min(now);
+                // Fed by this partition alone (nearly always): the series' watermark is its clock.
+                let alone = series.parts.first().is_none_or(|(p, rest)| rest.is_empty() && p.partition == partition);
+                let at = if alone { part_now } else { watermark(series, &self.partitions, part_now).min(part_now) }.min(now);
                 let before = out.len();
                 catch_up_series(rule, c, series, at, tick, out);
                 let obs = *scratch.value_memo[c.value_slot].get_or_insert_with(|| rule.value.observe(&rec));
                 let gate = value_gate(rule, series);
-                let alone = series.parts.first().is_none_or(|(p, rest)| rest.is_empty() && p.partition == partition);
                 let part = series.part_mut(partition, &rule.window, part_now);
                 part.dirty = true;
                 let ev = if alone {
@@ -357,7 +355,7 @@ impl Engine {
                     part.window.add(&rule.window, t, obs);
                     series.evaluate(&rule.window, at, gate)
                 };
-                if (!c.samples_hits_only || obs.hit) && series.wants_sample(t, self.config.samples, rule.window.bin_ms / self.config.samples.max(1) as Millis) {
+                if (!c.samples_hits_only || obs.hit) && series.wants_sample(t, self.config.samples, c.sample_spacing_ms) {
                     let id = sample.get_or_insert_with(|| pack_sample(&event.id, event.output.as_deref().or(event.comment.as_deref()).or(event.input.as_deref())));
                     series.push_sample(t, id.clone(), self.config.samples);
                     series.alert_dirty = true;

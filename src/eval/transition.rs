@@ -108,34 +108,19 @@ pub fn pack_sample(id: &str, text: Option<&str>) -> std::sync::Arc<str> {
     let Some(text) = text.filter(|t| !t.trim().is_empty() && !id.contains('\0')) else {
         return std::sync::Arc::from(id);
     };
-    // The first EXCERPT_CHARS characters; a text of at most that many bytes has no more.
-    let end = if text.len() <= EXCERPT_CHARS { text.len() } else { text.char_indices().nth(EXCERPT_CHARS).map_or(text.len(), |(i, _)| i) };
-    let cut = &text[..end];
-    let mut s = String::with_capacity(id.len() + 1 + end + 3);
+    let cut = crate::signals::prefix_chars(text, EXCERPT_CHARS);
+    let mut s = String::with_capacity(id.len() + 1 + cut.len() + 3);
     s.push_str(id);
     s.push('\0');
     let mut last_space = false;
-    if cut.is_ascii() {
-        // Byte by byte: most excerpts are ASCII, and pushing chars cost ~25 instructions each.
-        let mut bytes = std::mem::take(&mut s).into_bytes();
-        for &b in cut.as_bytes() {
-            let space = matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0);
-            if !(space && last_space) {
-                bytes.push(if space { b' ' } else { b });
-            }
-            last_space = space;
+    for c in cut.chars() {
+        let space = c.is_whitespace() || c == '\0';
+        if !(space && last_space) {
+            s.push(if space { ' ' } else { c });
         }
-        s = String::from_utf8(bytes).expect("ASCII appended to UTF-8");
-    } else {
-        for c in cut.chars() {
-            let space = c.is_whitespace() || c == '\0';
-            if !(space && last_space) {
-                s.push(if space { ' ' } else { c });
-            }
-            last_space = space;
-        }
+        last_space = space;
     }
-    if end < text.len() {
+    if cut.len() < text.len() {
         s.push('…');
     }
     std::sync::Arc::from(s)

@@ -30,8 +30,7 @@ impl LanguageDetector {
 
     /// The language of `text`, or `None` when too short or not confidently detected.
     pub fn detect(&self, text: &str) -> Option<LangCode> {
-        let end = text.char_indices().nth(self.max_chars).map_or(text.len(), |(i, _)| i);
-        let sample = &text[..end];
+        let sample = super::prefix_chars(text, self.max_chars);
         if sample.chars().filter(|c| c.is_alphabetic()).count() < self.min_letters {
             return None;
         }

@@ -19,6 +19,15 @@ mod rephrase;
 pub use config::{FeedbackConfig, FeedbackScale, LanguageConfig, MemoryConfig, Price, RephraseConfig, SignalConfig};
 pub use language::LangCode;
 
+/// The first `n` characters of `text` (all of it when shorter). A text of at most `n`
+/// bytes has at most `n` characters, so the common short text is not walked.
+pub fn prefix_chars(text: &str, n: usize) -> &str {
+    if text.len() <= n {
+        return text;
+    }
+    text.char_indices().nth(n).map_or(text, |(i, _)| &text[..i])
+}
+
 use cost::PriceTable;
 use language::LanguageDetector;
 use memory::ConversationMemory;

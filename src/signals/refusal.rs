@@ -22,9 +22,6 @@ impl RefusalMatcher {
 
     pub fn is_refusal(&self, output: &str) -> bool {
         let Some(re) = &self.regex else { return false };
-        // A text of at most `scan_chars` bytes has at most that many characters: no need to
-        // walk it (most answers are shorter than the scan length).
-        let end = if output.len() <= self.scan_chars { output.len() } else { output.char_indices().nth(self.scan_chars).map_or(output.len(), |(i, _)| i) };
-        re.is_match(&output[..end])
+        re.is_match(super::prefix_chars(output, self.scan_chars))
     }
 }
