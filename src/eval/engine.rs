@@ -363,7 +363,9 @@ impl Engine {
                 if let Some(tr) = step(rule, c, series, at, ev) {
                     out.push(tr);
                 }
-                scratch.out_rules.extend(std::iter::repeat_n(i as u32, out.len() - before));
+                if out.len() > before {
+                    scratch.out_rules.resize(scratch.out_rules.len() + out.len() - before, i as u32);
+                }
             }
         }
         self.stats.transitions += (out.len() - first) as u64;

@@ -91,10 +91,24 @@ impl Sample {
     /// Decodes the packed form the engine keeps (see [`pack_sample`]).
     pub fn unpack(packed: &str) -> Sample {
         match packed.split_once('\0') {
-            Some((id, excerpt)) => Sample { id: id.to_string(), excerpt: Some(excerpt.to_string()) },
+            Some((id, excerpt)) => Sample { id: id.to_string(), excerpt: Some(collapse_whitespace(excerpt)) },
             None => Sample { id: packed.to_string(), excerpt: None },
         }
     }
+}
+
+/// Every run of whitespace (and NUL) as one space: an excerpt reads as one line.
+fn collapse_whitespace(text: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    let mut last_space = false;
+    for c in text.chars() {
+        let space = c.is_whitespace() || c == '\0';
+        if !(space && last_space) {
+            s.push(if space { ' ' } else { c });
+        }
+        last_space = space;
+    }
+    s
 }
 
 /// Longest excerpt kept per sampled event, in characters.
@@ -103,27 +117,17 @@ pub const EXCERPT_CHARS: usize = 160;
 /// Packs an event id and an excerpt of its text into one string, `id NUL excerpt`: one
 /// allocation per event, shared by every rule that samples it, and the same
 /// `(time, string)` shape in checkpoints as bare ids had (so the layout did not change).
-/// An id containing NUL keeps no excerpt rather than being split wrongly.
+/// An id containing NUL keeps no excerpt rather than being split wrongly. The excerpt is
+/// the text's first [`EXCERPT_CHARS`] characters as they are: whitespace is collapsed by
+/// [`Sample::unpack`], because most packed samples are never read and this runs on nearly
+/// every event.
 pub fn pack_sample(id: &str, text: Option<&str>) -> std::sync::Arc<str> {
     let Some(text) = text.filter(|t| !t.trim().is_empty() && !id.contains('\0')) else {
         return std::sync::Arc::from(id);
     };
     let cut = crate::signals::prefix_chars(text, EXCERPT_CHARS);
-    let mut s = String::with_capacity(id.len() + 1 + cut.len() + 3);
-    s.push_str(id);
-    s.push('\0');
-    let mut last_space = false;
-    for c in cut.chars() {
-        let space = c.is_whitespace() || c == '\0';
-        if !(space && last_space) {
-            s.push(if space { ' ' } else { c });
-        }
-        last_space = space;
-    }
-    if cut.len() < text.len() {
-        s.push('…');
-    }
-    std::sync::Arc::from(s)
+    let ellipsis = if cut.len() < text.len() { "…" } else { "" };
+    std::sync::Arc::from([id, "\0", cut, ellipsis].concat())
 }
 
 #[cfg(test)]

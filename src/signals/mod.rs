@@ -25,6 +25,10 @@ pub fn prefix_chars(text: &str, n: usize) -> &str {
     if text.len() <= n {
         return text;
     }
+    // Most texts start with ASCII, checked a word at a time: then the cut is at byte n.
+    if text.as_bytes()[..n].is_ascii() {
+        return &text[..n];
+    }
     text.char_indices().nth(n).map_or(text, |(i, _)| &text[..i])
 }
 
