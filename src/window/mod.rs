@@ -200,9 +200,8 @@ pub struct SlidingWindow {
 struct ClosedCounts {
     /// The window's newest bin start; `None` when nothing is cached.
     end: Option<Millis>,
-    count: u64,
-    hits: u64,
-    moments: Moments,
+    /// Of the window's bins other than its newest.
+    totals: Totals,
 }
 
 impl PartialEq for ClosedCounts {
@@ -295,11 +294,24 @@ fn closed_form_value(kind: &AggKind, totals: &Totals, window_ms: Millis) -> Opti
 }
 
 /// What the counter-like aggregations need from a window's bins.
-#[derive(Default)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Totals {
     count: u64,
     hits: u64,
     moments: Moments,
+}
+
+impl Totals {
+    /// Adds one bin's events, hits and moments.
+    #[inline]
+    fn add_bin(&mut self, b: &Bin) {
+        self.count += b.count as u64;
+        match &b.stat {
+            BinStat::Hits(h) => self.hits += *h as u64,
+            BinStat::Moments(m) => self.moments.merge(m),
+            _ => {}
+        }
+    }
 }
 
 impl SlidingWindow {
@@ -392,40 +404,34 @@ impl SlidingWindow {
             && let Some(b) = self.bins.back_mut()
             && b.start == h
         {
-            let mut totals = Totals { count: self.closed.count, hits: 0, moments: Moments::default() };
-            match (&mut b.stat, &spec.agg) {
-                (BinStat::Plain, AggKind::Count | AggKind::Rate) => b.count = b.count.saturating_add(1),
-                (BinStat::Hits(_), AggKind::Ratio | AggKind::WilsonLower) => {
-                    b.add(&obs, None);
-                    totals.hits = self.closed.hits + if let BinStat::Hits(x) = b.stat { x as u64 } else { 0 };
+            if let (BinStat::Sketch(_), AggKind::Percentile(p)) = (&b.stat, &spec.agg) {
+                let Some(Some(Cache::Sketch { end, merged })) = self.caches.0.first_mut() else {
+                    return self.add_then_evaluate(spec, t, obs, now, min_events);
+                };
+                if *end != h {
+                    return self.add_then_evaluate(spec, t, obs, now, min_events);
                 }
-                (BinStat::Moments(_), AggKind::Sum | AggKind::Avg | AggKind::Min | AggKind::Max) => {
-                    b.add(&obs, None);
-                    totals.moments = self.closed.moments;
-                    if let BinStat::Moments(m) = &b.stat {
-                        totals.moments.merge(m);
-                    }
+                let key = usable(obs.num).map(key_of);
+                b.add(&obs, key);
+                if let Some(k) = key {
+                    merged.add_key(k);
                 }
-                (BinStat::Sketch(_), AggKind::Percentile(p)) => {
-                    let Some(Some(Cache::Sketch { end, merged })) = self.caches.0.first_mut() else {
-                        return self.add_then_evaluate(spec, t, obs, now, min_events);
-                    };
-                    if *end != h {
-                        return self.add_then_evaluate(spec, t, obs, now, min_events);
-                    }
-                    let key = usable(obs.num).map(key_of);
-                    b.add(&obs, key);
-                    if let Some(k) = key {
-                        merged.add_key(k);
-                    }
-                    let count = totals.count + b.count as u64;
-                    self.last_ms = Some(self.last_ms.map_or(t, |l| l.max(t)));
-                    let value = (count >= min_events).then(|| merged.quantile(*p)).flatten();
-                    return Evaluation { value, events: count };
-                }
-                _ => return self.add_then_evaluate(spec, t, obs, now, min_events),
+                let count = self.closed.totals.count + b.count as u64;
+                self.last_ms = Some(self.last_ms.map_or(t, |l| l.max(t)));
+                let value = (count >= min_events).then(|| merged.quantile(*p)).flatten();
+                return Evaluation { value, events: count };
             }
-            totals.count += b.count as u64;
+            if !matches!(
+                (&b.stat, &spec.agg),
+                (BinStat::Plain, AggKind::Count | AggKind::Rate)
+                    | (BinStat::Hits(_), AggKind::Ratio | AggKind::WilsonLower)
+                    | (BinStat::Moments(_), AggKind::Sum | AggKind::Avg | AggKind::Min | AggKind::Max)
+            ) {
+                return self.add_then_evaluate(spec, t, obs, now, min_events);
+            }
+            b.add(&obs, None);
+            let mut totals = self.closed.totals;
+            totals.add_bin(b);
             self.last_ms = Some(self.last_ms.map_or(t, |l| l.max(t)));
             if totals.count < min_events {
                 return Evaluation { value: None, events: totals.count };
@@ -561,18 +567,11 @@ impl SlidingWindow {
     #[inline]
     fn current_totals(&mut self, end: Millis, w: Millis) -> Totals {
         if self.closed.end != Some(end) {
-            let mut c = ClosedCounts { end: Some(end), ..ClosedCounts::default() };
-            for b in self.range(end, w).filter(|b| b.start != end) {
-                c.count += b.count as u64;
-                match &b.stat {
-                    BinStat::Hits(h) => c.hits += *h as u64,
-                    BinStat::Moments(m) => c.moments.merge(m),
-                    _ => {}
-                }
-            }
-            self.closed = c;
+            let mut totals = Totals::default();
+            self.range(end, w).filter(|b| b.start != end).for_each(|b| totals.add_bin(b));
+            self.closed = ClosedCounts { end: Some(end), totals };
         }
-        let mut t = Totals { count: self.closed.count, hits: self.closed.hits, moments: self.closed.moments };
+        let mut t = self.closed.totals;
         let newest = match self.bins.back() {
             Some(b) if b.start <= end => Some(b),
             _ => self.bins.iter().rev().find(|b| b.start <= end),
@@ -580,12 +579,7 @@ impl SlidingWindow {
         if let Some(b) = newest
             && b.start == end
         {
-            t.count += b.count as u64;
-            match &b.stat {
-                BinStat::Hits(h) => t.hits += *h as u64,
-                BinStat::Moments(m) => t.moments.merge(m),
-                _ => {}
-            }
+            t.add_bin(b);
         }
         t
     }
@@ -593,14 +587,7 @@ impl SlidingWindow {
     #[inline]
     fn totals(&self, end: Millis, w: Millis) -> Totals {
         let mut t = Totals::default();
-        for b in self.range(end, w) {
-            t.count += b.count as u64;
-            match &b.stat {
-                BinStat::Hits(h) => t.hits += *h as u64,
-                BinStat::Moments(m) => t.moments.merge(m),
-                _ => {}
-            }
-        }
+        self.range(end, w).for_each(|b| t.add_bin(b));
         t
     }
 
