@@ -182,3 +182,14 @@ fn state_inspect_prints_partitions_offsets_windows_and_alerts() {
     assert!(text.contains("refusal_rate                     gpt-4o-mini"), "{text}");
     assert!(text.contains("outbox: 0 notification(s) undelivered"), "{text}");
 }
+
+#[test]
+fn a_store_held_open_elsewhere_is_refused_after_a_wait_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let _held = Store::open(dir.path()).unwrap();
+    let started = std::time::Instant::now();
+    let err = Store::open(dir.path()).err().expect("the lock is held");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(5), "waited {:?}", started.elapsed());
+    let text = err.to_string();
+    assert!(text.contains(&dir.path().display().to_string()) && text.contains("could not acquire lock"), "{text}");
+}

@@ -196,10 +196,29 @@ fn read_i64(v: &[u8]) -> i64 {
     i64::from_be_bytes(b)
 }
 
+/// How long [`open_db`] waits for another handle's file lock to go.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens sled, waiting up to [`LOCK_WAIT`] while its file lock is held. sled releases the
+/// lock from its background threads shortly *after* the last handle is dropped, so opening
+/// again at once in the same process (a test, a store reopened after a rebuild) can find it
+/// still held; another process holding it (a running daemon) still fails, after the wait.
+fn open_db(path: &Path) -> Result<sled::Db, sled::Error> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new().path(path).open() {
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating when new) and migrates the store at `path`, one layout step at a time.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(path).open().map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
+        let db = open_db(path).map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
         let tree = db.open_tree("state")?;
         let store = Store { path: path.to_path_buf(), db, tree };
         let found = store.layout()?;
