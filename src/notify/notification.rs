@@ -107,7 +107,58 @@ impl Notification {
     }
 }
 
+/// `rule{k=v,…}`. Label names are field names (no `,` or `=`); in values `\` and `,` are
+/// escaped with `\`, so two label sets never share a key. Values without them read as
+/// before, so keys already stored (Slack messages to update) are found after an upgrade.
 pub fn alert_key(t: &Transition) -> String {
-    let labels: Vec<String> = t.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{}{{{}}}", t.rule, labels.join(","))
+    let mut key = format!("{}{{", t.rule);
+    for (i, (k, v)) in t.group.iter().enumerate() {
+        if i > 0 {
+            key.push(',');
+        }
+        key.push_str(k);
+        key.push('=');
+        for c in v.chars() {
+            if matches!(c, '\\' | ',') {
+                key.push('\\');
+            }
+            key.push(c);
+        }
+    }
+    key.push('}');
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::AlertState;
+
+    fn transition(group: &[(&str, &str)]) -> Transition {
+        Transition {
+            rule: "refusal_rate".into(),
+            group: group.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            state: AlertState::Firing,
+            at_ms: 0,
+            value: Some(0.2),
+            threshold: 0.1,
+            events: 40,
+            samples: Vec::new(),
+            reminder: false,
+            firing_since_ms: Some(0),
+        }
+    }
+
+    #[test]
+    fn alert_keys_are_unchanged_for_plain_values_and_distinct_for_tricky_ones() {
+        assert_eq!(alert_key(&transition(&[("model", "gpt-4o"), ("tenant", "acme")])), "refusal_rate{model=gpt-4o,tenant=acme}");
+        assert_eq!(alert_key(&transition(&[])), "refusal_rate{}");
+        // Without escaping, these two label sets had the same key (and shared flap history
+        // and Slack message).
+        let one = alert_key(&transition(&[("model", "a,tenant=b")]));
+        let two = alert_key(&transition(&[("model", "a"), ("tenant", "b")]));
+        assert_ne!(one, two);
+        assert_eq!(one, r"refusal_rate{model=a\,tenant=b}");
+        assert_ne!(alert_key(&transition(&[("model", r"a\"), ("tenant", "b")])), alert_key(&transition(&[("model", r"a\,tenant=b")])));
+    }
 }
