@@ -90,14 +90,16 @@ pub fn run(cmd: SilenceCommand) -> anyhow::Result<ExitCode> {
             }
             let matchers = Matcher::parse_list(&a.matchers)?;
             let path = a.file.path()?;
-            let mut s = Silences::load(&path)?;
-            s.prune(now, KEEP_EXPIRED_MS);
             let author = a.author.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
             let silence = Silence { id: new_id(), matchers, starts_at: now, ends_at: now + a.duration.as_millis(), comment: a.comment, created_by: author };
-            println!("{}", silence.id);
-            eprintln!("silenced {} until {}", silence.matchers_text(), format_rfc3339(silence.ends_at));
-            s.silences.push(silence);
-            s.save(&path)?;
+            let (id, text, ends) = (silence.id.clone(), silence.matchers_text(), silence.ends_at);
+            Silences::update(&path, |s| {
+                s.prune(now, KEEP_EXPIRED_MS);
+                s.silences.push(silence);
+                Ok(())
+            })?;
+            println!("{id}");
+            eprintln!("silenced {text} until {}", format_rfc3339(ends));
         }
         SilenceCommand::List(a) => {
             let s = Silences::load(&a.file.path()?)?;
@@ -110,9 +112,7 @@ pub fn run(cmd: SilenceCommand) -> anyhow::Result<ExitCode> {
         }
         SilenceCommand::Expire(a) => {
             let path = a.file.path()?;
-            let mut s = Silences::load(&path)?;
-            s.expire(&a.id, now)?;
-            s.save(&path)?;
+            Silences::update(&path, |s| s.expire(&a.id, now))?;
             eprintln!("expired {}", a.id);
         }
     }

@@ -46,7 +46,23 @@ pub struct Matcher {
     pub label: String,
     pub op: MatchOp,
     pub value: String,
+    /// The regex of an `=~` matcher, compiled at its first use (a silence read from the
+    /// file is matched against every notification while it lasts).
+    #[serde(skip)]
+    compiled: CompiledRegex,
 }
+
+/// A lazily compiled regex: derived from the matcher's text, so ignored by equality.
+#[derive(Debug, Clone, Default)]
+struct CompiledRegex(std::sync::OnceLock<Option<Regex>>);
+
+impl PartialEq for CompiledRegex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for CompiledRegex {}
 
 impl fmt::Display for Matcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -84,7 +100,7 @@ impl Matcher {
         if label.is_empty() || !label.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-')) {
             return Err(SilenceError::BadMatcher(s.into()));
         }
-        let m = Matcher { label: label.into(), op, value: value.trim().into() };
+        let m = Matcher { label: label.into(), op, value: value.trim().into(), compiled: CompiledRegex::default() };
         if op == MatchOp::Regex {
             m.regex().map_err(|e| SilenceError::BadRegex { matcher: s.into(), reason: e.to_string() })?;
         }
@@ -101,7 +117,8 @@ impl Matcher {
         match self.op {
             MatchOp::Equal => v == self.value,
             MatchOp::NotEqual => v != self.value,
-            MatchOp::Regex => self.regex().is_ok_and(|r| r.is_match(v)),
+            // A hand-edited file can hold an invalid regex: it matches nothing.
+            MatchOp::Regex => self.compiled.0.get_or_init(|| self.regex().ok()).as_ref().is_some_and(|r| r.is_match(v)),
         }
     }
 }
@@ -158,6 +175,22 @@ impl Silences {
             f.sync_all().map_err(err)?;
         }
         std::fs::rename(&tmp, path).map_err(err)
+    }
+
+    /// Reads, changes and writes the file under an exclusive lock on `<file>.lock`, so two
+    /// `silence add` at the same instant both land (each rewrites the whole file). The
+    /// daemon only reads, and the atomic rename keeps its reads whole without the lock.
+    pub fn update<T>(path: &Path, change: impl FnOnce(&mut Silences) -> Result<T, SilenceError>) -> Result<T, SilenceError> {
+        let err = |e: std::io::Error| SilenceError::File { path: path.to_path_buf(), reason: e.to_string() };
+        let mut lock_path = path.as_os_str().to_owned();
+        lock_path.push(".lock");
+        let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(err)?;
+        lock.lock().map_err(err)?;
+        let mut silences = Silences::load(path)?;
+        let out = change(&mut silences)?;
+        silences.save(path)?;
+        // Closing `lock` on return releases it.
+        Ok(out)
     }
 
     /// The first active silence matching these labels.
@@ -221,5 +254,39 @@ mod tests {
         assert!(back.expire("nope", 10).is_err());
         std::fs::write(&path, "{").unwrap();
         assert!(Silences::load(&path).unwrap_err().to_string().contains("silences.json"));
+    }
+
+    #[test]
+    fn concurrent_updates_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("silences.json");
+        let writers: Vec<_> = (0..8)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    Silences::update(&path, |s| {
+                        let matchers = Matcher::parse_list(&format!("tenant=t{i}")).unwrap();
+                        s.silences.push(Silence { id: format!("s{i}"), matchers, starts_at: 0, ends_at: 100, comment: String::new(), created_by: String::new() });
+                        // Widen the window in which an unlocked read-modify-write loses one.
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        Ok(())
+                    })
+                    .unwrap()
+                })
+            })
+            .collect();
+        writers.into_iter().for_each(|w| w.join().unwrap());
+        let mut ids: Vec<_> = Silences::load(&path).unwrap().silences.into_iter().map(|s| s.id).collect();
+        ids.sort();
+        assert_eq!(ids, (0..8).map(|i| format!("s{i}")).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_regex_matcher_is_compiled_once_and_an_invalid_one_matches_nothing() {
+        let m = &Matcher::parse_list("tenant=~acme|globex").unwrap()[0];
+        assert!(m.matches(&labels(&[("tenant", "acme")])) && m.matches(&labels(&[("tenant", "globex")])));
+        assert!(m.compiled.0.get().is_some_and(Option::is_some));
+        let bad: Matcher = serde_json::from_str(r#"{"label":"tenant","op":"=~","value":"("}"#).unwrap();
+        assert!(!bad.matches(&labels(&[("tenant", "(")])));
     }
 }
