@@ -567,9 +567,7 @@ impl SlidingWindow {
     #[inline]
     fn current_totals(&mut self, end: Millis, w: Millis) -> Totals {
         if self.closed.end != Some(end) {
-            let mut totals = Totals::default();
-            self.range(end, w).filter(|b| b.start != end).for_each(|b| totals.add_bin(b));
-            self.closed = ClosedCounts { end: Some(end), totals };
+            self.closed = ClosedCounts { end: Some(end), totals: self.older_totals(end, w) };
         }
         let mut t = self.closed.totals;
         let newest = match self.bins.back() {
@@ -584,10 +582,21 @@ impl SlidingWindow {
         t
     }
 
+    /// [`Totals`] of the window ending at bin `end`, uncached (the previous window of
+    /// `change`), folded in the same order as [`Self::current_totals`].
     #[inline]
     fn totals(&self, end: Millis, w: Millis) -> Totals {
+        let mut t = self.older_totals(end, w);
+        if let Some(b) = self.range(end, w).next().filter(|b| b.start == end) {
+            t.add_bin(b);
+        }
+        t
+    }
+
+    /// [`Totals`] of the bins of the window ending at `end` other than bin `end`, newest first.
+    fn older_totals(&self, end: Millis, w: Millis) -> Totals {
         let mut t = Totals::default();
-        self.range(end, w).for_each(|b| t.add_bin(b));
+        self.range(end, w).filter(|b| b.start != end).for_each(|b| t.add_bin(b));
         t
     }
 
