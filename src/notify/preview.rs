@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use super::config::{NotifyConfig, ReceiverKind, SlackTarget};
 use super::email::email_message;
 use super::notification::{Kind, Notification};
-use super::slack::{MAX_ALERTS_PER_MESSAGE, preview as slack_body};
+use super::slack::{self, MAX_ALERTS_PER_MESSAGE, preview as slack_body};
 use super::stage::Staged;
 use crate::time::{Millis, format_rfc3339};
 
@@ -83,22 +83,17 @@ pub fn write_messages(config: &NotifyConfig, staged: &[Staged], dir: &Path) -> a
                     SlackTarget::Bot { channel, .. } => Some(channel.clone()),
                     SlackTarget::Webhook { .. } => None,
                 };
-                let mut posts = Vec::new();
-                let mut updates: BTreeMap<String, Vec<Notification>> = BTreeMap::new();
-                for x in ns {
-                    let ts = (channel.is_some() && x.kind == Kind::Resolved).then(|| open.get(&(receiver.clone(), x.alert_key())).cloned()).flatten();
-                    match ts {
-                        Some(ts) => updates.entry(ts).or_default().push(x),
-                        None => posts.push(x),
-                    }
-                }
-                for (ts, resolved) in updates {
+                let slack::Plan { updates, posts } = slack::plan(
+                    ns,
+                    |x| x,
+                    |x| Ok::<_, anyhow::Error>(channel.as_ref().and_then(|_| open.get(&(receiver.clone(), x.alert_key())).cloned())),
+                    |ts| ts.clone(),
+                )?;
+                for (ts, (_, resolved)) in updates {
                     let shown = messages.get_mut(&ts).expect("open message");
-                    for x in resolved {
+                    slack::show_resolutions(shown, &resolved);
+                    for x in &resolved {
                         open.remove(&(receiver.clone(), x.alert_key()));
-                        if let Some(slot) = shown.iter_mut().find(|s| s.alert_key() == x.alert_key()) {
-                            *slot = x;
-                        }
                     }
                     let rendered = config.templates.message(shown)?;
                     let body = slack_body(channel.as_deref().unwrap_or_default(), &rendered, Some(&ts));

@@ -238,7 +238,7 @@ pub fn is_problem(kind: Kind) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::eval::{AlertState, Sample, Transition};
     use crate::notify::notification::RuleFacts;

@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration as StdDuration, SystemTime};
 
 use super::config::NotifyConfig;
-use super::notification::{Kind, Notification};
+use super::notification::Notification;
 use super::outbox::{Entry, Fate, Outbox, SlackMessage};
 use super::render::Rendered;
 use super::silence::Silences;
-use super::slack::MAX_ALERTS_PER_MESSAGE;
+use super::slack::{self, MAX_ALERTS_PER_MESSAGE};
 use super::transport::{DeliveryError, Transport};
 use crate::time::Millis;
 
@@ -228,27 +228,12 @@ impl Sender {
             }
             Transport::Slack(t) if t.can_update() => {
                 // Resolutions of alerts whose message we posted update that message.
-                let mut updates: BTreeMap<String, (SlackMessage, Vec<Entry>)> = BTreeMap::new();
-                let mut posts = Vec::new();
-                for e in entries {
-                    let msg = if e.notification.kind == Kind::Resolved {
-                        self.outbox.slack_message_for(receiver, &e.notification.alert_key())?
-                    } else {
-                        None
-                    };
-                    match msg {
-                        Some(m) => updates.entry(m.ts.clone()).or_insert_with(|| (m, Vec::new())).1.push(e),
-                        None => posts.push(e),
-                    }
-                }
+                let outbox = &self.outbox;
+                let slack::Plan { updates, mut posts } =
+                    slack::plan(entries, |e| &e.notification, |n| outbox.slack_message_for(receiver, &n.alert_key()), |m| m.ts.clone())?;
                 let mut retry = None;
                 for (_, (mut msg, group)) in updates {
-                    for e in &group {
-                        let key = e.notification.alert_key();
-                        if let Some(slot) = msg.alerts.iter_mut().find(|n| n.alert_key() == key) {
-                            *slot = e.notification.clone();
-                        }
-                    }
+                    slack::show_resolutions(&mut msg.alerts, group.iter().map(|e| &e.notification));
                     let Transport::Slack(t) = &self.transports[receiver] else { unreachable!() };
                     let result = match self.render_notifications(&msg.alerts) {
                         Ok(rendered) => t.update(&msg.channel, &msg.ts, &rendered).await,

@@ -1,12 +1,14 @@
 //! Slack delivery through slack-morphism: `chat.postMessage` with Block Kit, `chat.update`
 //! of the same message when its alerts resolve, or an incoming webhook.
 
+use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
 
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
 use super::config::{SlackReceiver, SlackTarget};
+use super::notification::{Kind, Notification};
 use super::render::Rendered;
 use super::transport::DeliveryError;
 
@@ -135,6 +137,44 @@ pub fn preview(channel: &str, r: &Rendered, update_ts: Option<&str>) -> serde_js
     v
 }
 
+/// How a bot receiver's batch goes out: the resolution of an alert shown in a message we
+/// posted updates that message; everything else is posted anew. `message_of` finds the
+/// message (`M`, keyed by its `ts`) showing an alert; it is asked for resolutions only.
+/// One plan for the sender and the demo's preview, so the preview shows what is sent.
+pub struct Plan<M, T> {
+    /// By message `ts`: the message and the resolutions it gets, in batch order.
+    pub updates: BTreeMap<String, (M, Vec<T>)>,
+    pub posts: Vec<T>,
+}
+
+pub fn plan<M, T, E>(
+    batch: Vec<T>,
+    notification: impl Fn(&T) -> &Notification,
+    mut message_of: impl FnMut(&Notification) -> Result<Option<M>, E>,
+    ts: impl Fn(&M) -> String,
+) -> Result<Plan<M, T>, E> {
+    let mut plan = Plan { updates: BTreeMap::new(), posts: Vec::new() };
+    for item in batch {
+        let n = notification(&item);
+        let shown_in = if n.kind == Kind::Resolved { message_of(n)? } else { None };
+        match shown_in {
+            Some(m) => plan.updates.entry(ts(&m)).or_insert_with(|| (m, Vec::new())).1.push(item),
+            None => plan.posts.push(item),
+        }
+    }
+    Ok(plan)
+}
+
+/// The alerts an updated message shows: each resolved alert in place of what it showed.
+pub fn show_resolutions<'a>(shown: &mut [Notification], resolved: impl IntoIterator<Item = &'a Notification>) {
+    for r in resolved {
+        let key = r.alert_key();
+        if let Some(slot) = shown.iter_mut().find(|n| n.alert_key() == key) {
+            *slot = r.clone();
+        }
+    }
+}
+
 /// Which failures are worth retrying: rate limits (after Retry-After), 5xx, network
 /// errors and Slack's transient API codes; not bad tokens, unknown channels or bad requests.
 fn classify(e: SlackClientError) -> DeliveryError {
@@ -153,5 +193,54 @@ fn classify(e: SlackClientError) -> DeliveryError {
             if transient { DeliveryError::transient(message) } else { DeliveryError::permanent(message) }
         }
         other => DeliveryError::transient(format!("Slack unreachable: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::AlertState;
+    use crate::notify::render::tests::notification;
+
+    fn of_model(kind: Kind, state: AlertState, model: &str) -> Notification {
+        let mut n = notification(kind, state);
+        n.transition.group = vec![("model".into(), model.into())];
+        n
+    }
+
+    #[test]
+    fn a_resolution_updates_the_message_showing_its_alert_and_the_rest_is_posted() {
+        let batch = vec![
+            of_model(Kind::Resolved, AlertState::Resolved, "a"),
+            of_model(Kind::Firing, AlertState::Firing, "b"),
+            // Resolved, but no message of ours shows it: posted.
+            of_model(Kind::Resolved, AlertState::Resolved, "c"),
+            of_model(Kind::Resolved, AlertState::Resolved, "d"),
+        ];
+        let mut asked = Vec::new();
+        let plan = plan(
+            batch,
+            |n| n,
+            |n| {
+                asked.push(n.alert_key());
+                Ok::<_, ()>(match n.transition.group[0].1.as_str() {
+                    "a" | "d" => Some("111.000001".to_string()),
+                    _ => None,
+                })
+            },
+            |ts| ts.clone(),
+        )
+        .unwrap();
+        let models = |ns: &[Notification]| ns.iter().map(|n| n.transition.group[0].1.clone()).collect::<Vec<_>>();
+        assert_eq!(plan.updates.len(), 1);
+        assert_eq!(models(&plan.updates["111.000001"].1), ["a", "d"]);
+        assert_eq!(models(&plan.posts), ["b", "c"]);
+        // Only resolutions look for a message.
+        assert_eq!(asked.len(), 3);
+
+        let mut shown = vec![of_model(Kind::Firing, AlertState::Firing, "a"), of_model(Kind::Firing, AlertState::Firing, "x"), of_model(Kind::Firing, AlertState::Firing, "d")];
+        show_resolutions(&mut shown, &plan.updates["111.000001"].1);
+        let states: Vec<AlertState> = shown.iter().map(|n| n.transition.state).collect();
+        assert_eq!(states, [AlertState::Resolved, AlertState::Firing, AlertState::Resolved]);
     }
 }
