@@ -38,7 +38,7 @@ impl Gen {
 
 /// A window with 100 events in each of its 15 bins; returns it and the next event time.
 fn filled(s: &WindowSpec) -> (SlidingWindow, i64, Gen) {
-    let mut w = SlidingWindow::new(s, 0);
+    let mut w = SlidingWindow::new(0);
     let mut g = Gen(7);
     let mut t = 0;
     while t < 15 * MIN {

@@ -347,7 +347,7 @@ impl Engine {
                 catch_up_series(rule, c, series, at, tick, out);
                 let obs = *scratch.value_memo[c.value_slot].get_or_insert_with(|| rule.value.observe(&rec));
                 let gate = value_gate(rule, series);
-                let part = series.part_mut(partition, &rule.window, part_now);
+                let part = series.part_mut(partition, part_now);
                 part.dirty = true;
                 let ev = if alone {
                     part.window.add_and_evaluate(&rule.window, t, obs, at, gate)

@@ -70,11 +70,10 @@ impl Parts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::window::{AggKind, SlidingWindow, WindowSpec};
+    use crate::window::SlidingWindow;
 
     fn part(partition: u32) -> Part {
-        let spec = WindowSpec { agg: AggKind::Count, window_ms: 60_000, bin_ms: 60_000 };
-        Part { partition, window: SlidingWindow::new(&spec, 0), dirty: false }
+        Part { partition, window: SlidingWindow::new(0), dirty: false }
     }
 
     fn ids(p: &Parts) -> Vec<u32> {

@@ -76,17 +76,17 @@ impl Series {
 
     /// The window of `partition`, created empty when missing.
     #[inline]
-    pub fn part_mut(&mut self, partition: PartitionId, spec: &WindowSpec, now: Millis) -> &mut Part {
+    pub fn part_mut(&mut self, partition: PartitionId, now: Millis) -> &mut Part {
         if self.parts.get_mut(partition).is_none() {
-            self.add_part(partition, spec, now);
+            self.add_part(partition, now);
         }
         self.parts.get_mut(partition).expect("just added")
     }
 
     #[cold]
     #[inline(never)]
-    fn add_part(&mut self, partition: PartitionId, spec: &WindowSpec, now: Millis) {
-        self.parts.push(Part { partition, window: SlidingWindow::new(spec, now), dirty: true });
+    fn add_part(&mut self, partition: PartitionId, now: Millis) {
+        self.parts.push(Part { partition, window: SlidingWindow::new(now), dirty: true });
         self.touch_all();
     }
 
@@ -95,7 +95,7 @@ impl Series {
     /// [`SlidingWindow::evaluate_from`]).
     pub fn evaluate(&mut self, spec: &WindowSpec, now: Millis, min_events: u64) -> Evaluation {
         match self.parts.split_first_mut() {
-            None => SlidingWindow::new(spec, self.created_ms).evaluate(spec, now),
+            None => SlidingWindow::new(self.created_ms).evaluate(spec, now),
             Some((one, [])) => one.window.evaluate_from(spec, now, min_events),
             Some((first, rest)) => {
                 let mut merged = first.window.clone();

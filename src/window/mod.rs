@@ -316,7 +316,7 @@ impl Totals {
 
 impl SlidingWindow {
     /// An empty window; `created_ms` counts as the start of silence for `absent()`.
-    pub fn new(_spec: &WindowSpec, created_ms: Millis) -> Self {
+    pub fn new(created_ms: Millis) -> Self {
         SlidingWindow {
             created_ms,
             last_ms: None,

@@ -210,7 +210,7 @@ fn run(sc: &Scenario) -> Result<(), TestCaseError> {
             window_ms: sc.bin_ms * sc.bins,
             bin_ms: sc.bin_ms,
         };
-        let mut win = SlidingWindow::new(&spec, sc.created);
+        let mut win = SlidingWindow::new(sc.created);
         let mut naive = Naive {
             spec: spec.clone(),
             created: sc.created,
@@ -235,7 +235,7 @@ fn run(sc: &Scenario) -> Result<(), TestCaseError> {
         }
         // The engine's fused step (add, then evaluate at the newest time, the value only
         // from `min_events` on) against the naive model evaluated the same way.
-        let mut fused = SlidingWindow::new(&spec, sc.created);
+        let mut fused = SlidingWindow::new(sc.created);
         let mut model = Naive { spec: spec.clone(), created: sc.created, head: None, last: None, events: vec![] };
         let mut newest = sc.created;
         for (k, &(t, _, o, _)) in arrivals.iter().enumerate() {

@@ -38,7 +38,7 @@ fn hash(h: u64) -> Observation {
 /// A window of `agg` fed `events`, evaluated at `now`.
 fn check(agg: AggKind, events: &[(Millis, Observation)], now: Millis) -> Evaluation {
     let s = spec(agg);
-    let mut w = SlidingWindow::new(&s, 0);
+    let mut w = SlidingWindow::new(0);
     for &(t, o) in events {
         w.add(&s, t, o);
     }
@@ -88,7 +88,7 @@ fn count_and_rate() {
 #[test]
 fn future_bins_not_counted_and_old_events_ignored() {
     let s = spec(AggKind::Count);
-    let mut w = SlidingWindow::new(&s, 0);
+    let mut w = SlidingWindow::new(0);
     w.add(&s, 7 * MIN, Observation::default());
     w.add(&s, 20 * MIN, Observation::default()); // future of `now` below
     assert_eq!(w.evaluate(&s, 10 * MIN).events, 1);
@@ -103,7 +103,7 @@ fn future_bins_not_counted_and_old_events_ignored() {
 #[test]
 fn out_of_order_adds_go_to_their_bin() {
     let s = spec(AggKind::Sum);
-    let mut w = SlidingWindow::new(&s, 0);
+    let mut w = SlidingWindow::new(0);
     for (t, x) in [
         (5 * MIN, 1.0),
         (2 * MIN, 10.0),
@@ -122,7 +122,7 @@ fn out_of_order_adds_go_to_their_bin() {
 #[test]
 fn expiry_bounds_bins() {
     let s = spec(AggKind::Count);
-    let mut w = SlidingWindow::new(&s, 0);
+    let mut w = SlidingWindow::new(0);
     for i in 0..10_000 {
         w.add(&s, i * 1_000, Observation::default());
         assert!(w.bins.len() <= s.max_bins());
@@ -213,7 +213,7 @@ fn percentile_zero_and_negative() {
 #[test]
 fn percentile_cache_follows_late_events_and_slides() {
     let s = spec(AggKind::Percentile(50.0));
-    let mut w = SlidingWindow::new(&s, 0);
+    let mut w = SlidingWindow::new(0);
     for i in 0..10 {
         w.add(&s, i * MIN, num(10.0));
     }
@@ -254,7 +254,7 @@ fn distinct_exact_and_approximate() {
     );
 
     let s = spec(AggKind::Distinct);
-    let mut w = SlidingWindow::new(&s, 0);
+    let mut w = SlidingWindow::new(0);
     for i in 0..60_000u64 {
         w.add(
             &s,
@@ -274,7 +274,7 @@ fn distinct_exact_and_approximate() {
 #[test]
 fn absent_from_last_event_or_creation() {
     let s = spec(AggKind::Absent);
-    let mut w = SlidingWindow::new(&s, 1_000);
+    let mut w = SlidingWindow::new(1_000);
     assert_eq!(w.evaluate(&s, 1_000 + W - 1).value, Some(0.0));
     assert_eq!(w.evaluate(&s, 1_000 + W).value, Some(1.0));
     w.add(&s, 2 * W + 500, Observation::default());
@@ -328,7 +328,7 @@ fn change_compares_with_previous_window() {
 fn serialization_round_trip() {
     for agg in all_kinds() {
         let s = spec(agg.clone());
-        let mut w = SlidingWindow::new(&s, 0);
+        let mut w = SlidingWindow::new(0);
         for i in 0..500i64 {
             let o = Observation {
                 num: Some(i as f64 - 100.0),
@@ -373,7 +373,7 @@ fn memory_table() -> Vec<(String, usize)> {
         .into_iter()
         .map(|agg| {
             let s = spec(agg.clone());
-            let mut w = SlidingWindow::new(&s, 0);
+            let mut w = SlidingWindow::new(0);
             let mut x = 1u64;
             for i in 0..(100 * 30) {
                 x = x
@@ -408,7 +408,7 @@ fn memory_per_kind() {
 #[test]
 fn serialized_form_is_small() {
     let s = spec(AggKind::Count);
-    let mut w = SlidingWindow::new(&s, 0);
+    let mut w = SlidingWindow::new(0);
     for i in 0..100_000 {
         w.add(&s, i * 9, Observation::default());
     }
@@ -422,7 +422,7 @@ fn serialized_form_is_small() {
 fn merge_equals_adding_everything_to_one_window() {
     for agg in all_kinds() {
         let s = WindowSpec { agg, window_ms: 15 * 60_000, bin_ms: 60_000 };
-        let (mut a, mut b, mut all) = (SlidingWindow::new(&s, 0), SlidingWindow::new(&s, 0), SlidingWindow::new(&s, 0));
+        let (mut a, mut b, mut all) = (SlidingWindow::new(0), SlidingWindow::new(0), SlidingWindow::new(0));
         for i in 0..600u64 {
             let o = Observation { num: Some((i % 37) as f64 * 13.0), hit: i % 3 == 0, hash: Some(i % 50) };
             let t = i as Millis * 3_000;
