@@ -257,3 +257,54 @@ fn a_partition_consumed_late_does_not_lose_its_events_to_a_faster_one() {
     }
     assert!(out.iter().any(|t| t.group[0].1 == "m" && t.state == AlertState::Firing), "{out:?}");
 }
+
+#[test]
+fn a_gap_of_millennia_in_event_time_is_crossed_without_running_every_tick() {
+    let yaml = r#"
+group: t
+rules:
+  - name: busy
+    group_by: [model]
+    window: 10m
+    bin: 1m
+    value: count()
+    condition: ">= 3"
+    for: 2m
+    keep_firing_for: 3m
+  - name: silent
+    group_by: [model]
+    window: 5m
+    value: absent()
+    condition: "== 1"
+"#;
+    let start = |out: &mut Vec<Transition>| {
+        let mut engine = Engine::new(rules(yaml), EngineConfig::default());
+        for (i, t) in [0, 1000, 2000].into_iter().enumerate() {
+            engine.process(interaction(&format!("e{i}"), t, "m", "c"), out);
+        }
+        engine
+    };
+    // The reference ticks through the hour after the burst one tick at a time.
+    let mut reference = Vec::new();
+    start(&mut reference).advance_to(60 * MIN, &mut reference);
+    assert_eq!(
+        states(&reference),
+        [("m".to_string(), "pending", 2000), ("m".to_string(), "firing", 130_000), ("m".to_string(), "firing", 310_000), ("m".to_string(), "resolved", 780_000)]
+    );
+    // The same burst, then an event in the year 9000: 2 × 10^10 ticks away. (Run on its
+    // own thread so that a regression fails here instead of hanging the suite.)
+    let far = llmwatch::time::parse_rfc3339("9000-01-01T00:00:00Z").unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let mut engine = start(&mut out);
+        engine.process(interaction("late", far, "other", "c"), &mut out);
+        done.send(out).unwrap();
+    });
+    let out = finished.recv_timeout(std::time::Duration::from_secs(60)).expect("the gap is crossed");
+    // Everything the reference saw happens at the same times; the silent alert of "m"
+    // stays firing (no event of "m" since), and nothing else happens in between.
+    let before: Vec<_> = out.iter().filter(|t| t.at_ms < 60 * MIN).cloned().collect();
+    assert_eq!(states(&before), states(&reference));
+    assert!(out.iter().all(|t| t.at_ms < 60 * MIN || t.at_ms >= far - 10_000), "{:?}", states(&out));
+}

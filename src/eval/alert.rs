@@ -44,6 +44,15 @@ impl Phase {
         !matches!(self, Phase::Inactive)
     }
 
+    /// The newest time the phase records (its start, last reminder, clearing), if any.
+    pub fn latest_ms(&self) -> Option<Millis> {
+        match *self {
+            Phase::Inactive => None,
+            Phase::Pending { since } => Some(since),
+            Phase::Firing { since, last_sent, cleared_since } => Some(since.max(last_sent).max(cleared_since.unwrap_or(since))),
+        }
+    }
+
     pub fn firing_since(&self) -> Option<Millis> {
         match self {
             Phase::Firing { since, .. } => Some(*since),

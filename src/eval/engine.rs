@@ -91,6 +91,10 @@ struct Compiled {
     sample_spacing_ms: Millis,
     /// The rule's position among the rules of its `group_by` list: its member slot in a group.
     member: usize,
+    /// Event time after a series' last event by which it has settled: its windows are
+    /// empty and its timers (`for`, `keep_firing_for`) have run out, so later ticks without
+    /// events could only repeat reminders (see `run_missed_ticks`).
+    settle_ms: Millis,
 }
 
 /// Per-event memo of shared filters and group hashes, reused across events so the hot path
@@ -190,6 +194,13 @@ impl Engine {
                     value_slot,
                     sample_spacing_ms: r.window.bin_ms / config.samples.max(1) as Millis,
                     member,
+                    settle_ms: r
+                        .window
+                        .keep_ms()
+                        .saturating_add(r.window.bin_ms)
+                        .saturating_add(r.for_.as_millis())
+                        .saturating_add(r.keep_firing_for.as_millis())
+                        .saturating_add(2 * config.tick.as_millis().max(1)),
                 }
             })
             .collect();
@@ -419,7 +430,14 @@ impl Engine {
         if now <= clock {
             return;
         }
+        // Over a long gap in event time, once every series has settled, the ticks in between
+        // change nothing: jump to the last one (each series catches up on what it still
+        // needed, see `run_missed_ticks`). A gap of years would otherwise run every tick.
+        let settled = clock.saturating_add(self.compiled.iter().map(|c| c.settle_ms).max().unwrap_or(0));
         while self.next_tick <= now {
+            if self.next_tick > settled {
+                self.next_tick = self.next_tick.max(now - now.rem_euclid(tick));
+            }
             let at = self.next_tick;
             self.clock = Some(at);
             self.tick(at, out);
@@ -633,9 +651,16 @@ fn catch_up_series(rule: &Rule, c: &Compiled, series: &mut Series, upto: Millis,
     }
 }
 
+/// Once the series has settled (`Compiled::settle_ms` after its last event), the ticks up
+/// to `upto` but the last could only repeat reminders; they are skipped, so a gap of years
+/// in event time costs a few evaluations, not one per tick.
 #[inline(never)]
 fn run_missed_ticks(rule: &Rule, c: &Compiled, series: &mut Series, upto: Millis, tick: Millis, out: &mut Vec<Transition>) {
+    let settled = series.last_activity_ms().saturating_add(c.settle_ms);
     while series.next_tick <= upto {
+        if series.next_tick > settled {
+            series.next_tick = series.next_tick.max(upto - upto.rem_euclid(tick));
+        }
         let at = series.next_tick;
         series.next_tick += tick;
         if let Some(tr) = evaluate(rule, c, series, at) {

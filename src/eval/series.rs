@@ -67,6 +67,13 @@ impl Series {
         }
     }
 
+    /// The newest of its creation, the event times in its windows and the times its alert
+    /// phase records: from then on, only the passing of time changes its state.
+    pub fn last_activity_ms(&self) -> Millis {
+        let events = self.parts.iter().filter_map(|p| p.window.last_event_ms());
+        events.chain(self.phase.latest_ms()).fold(self.created_ms, Millis::max)
+    }
+
     /// Marks everything about the series changed: its set of parts changed, so its alert
     /// may have moved between a partition's record and the engine-wide one.
     pub fn touch_all(&mut self) {
