@@ -28,7 +28,25 @@ pub fn format_rfc3339(ms: Millis) -> String {
 
 /// Parses an RFC 3339 timestamp into epoch milliseconds.
 pub fn parse_rfc3339(s: &str) -> Option<Millis> {
-    s.parse::<jiff::Timestamp>().ok().map(|t| t.as_millisecond())
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Some(t.as_millisecond());
+    }
+    // RFC 3339 allows any number of fraction digits; jiff reads at most nine (nanoseconds),
+    // far below the milliseconds kept here, so the rest are dropped.
+    let dot = s.find('.')?;
+    let digits = s[dot + 1..].bytes().take_while(u8::is_ascii_digit).count();
+    if digits <= 9 {
+        return None;
+    }
+    let trimmed = format!("{}{}", &s[..dot + 10], &s[dot + 1 + digits..]);
+    trimmed.parse::<jiff::Timestamp>().ok().map(|t| t.as_millisecond())
+}
+
+/// The event times llmwatch accepts: those an RFC 3339 timestamp can name (jiff's range,
+/// years -9999 to 9999). An integer timestamp outside it is rejected as a string that does
+/// not parse is; inside it, time arithmetic (bins, ticks, lateness) cannot overflow.
+pub fn event_time_range() -> std::ops::RangeInclusive<Millis> {
+    jiff::Timestamp::MIN.as_millisecond()..=jiff::Timestamp::MAX.as_millisecond()
 }
 
 /// A duration written in a rule or config file: a whole number followed by `ms`, `s`, `m`, `h`
@@ -151,5 +169,9 @@ mod tests {
         let ms = parse_rfc3339("2026-11-27T14:20:00Z").unwrap();
         assert_eq!(format_rfc3339(ms), "2026-11-27T14:20:00Z");
         assert_eq!(parse_rfc3339("2026-11-27T15:20:00+01:00").unwrap(), ms);
+        // Any number of fraction digits (RFC 3339 `time-secfrac`); milliseconds are kept.
+        assert_eq!(parse_rfc3339("2026-11-27T14:20:00.2509999991Z").unwrap(), ms + 250);
+        assert_eq!(parse_rfc3339("2026-11-27T15:20:00.123456789012+01:00").unwrap(), ms + 123);
+        assert_eq!(parse_rfc3339("2026-11-27T14:20:00.Z"), None);
     }
 }

@@ -11,7 +11,7 @@ use serde::Deserializer as _;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 use super::{Event, EventKind, Outcome, Scalar};
-use crate::time::{Millis, parse_rfc3339};
+use crate::time::{Millis, event_time_range, parse_rfc3339};
 
 /// Why a message was rejected. Each reason is counted separately.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -105,15 +105,20 @@ impl Decoder {
         // One validation of the whole line, then a reader that trusts it: reading from bytes,
         // serde_json validated every string on its own, a fifth of the decoding time.
         let text = std::str::from_utf8(bytes).map_err(|e| DecodeError { reason: DecodeErrorReason::NotJson, message: format!("not UTF-8: {e}") })?;
+        // Whether the line is an object is decided from its first byte, not from serde's
+        // message (which quotes the offending value: a string field holding the words
+        // "expected an event object" was once counted as not an object).
+        let object = text.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('{');
         let mut de = serde_json::Deserializer::from_str(text);
-        let event = de.deserialize_map(EventVisitor).map_err(classify)?;
-        de.end().map_err(classify)?;
+        let event = de.deserialize_map(EventVisitor).map_err(|e| classify(e, object))?;
+        de.end().map_err(|e| classify(e, object))?;
         Ok(event)
     }
 }
 
-/// Custom errors carry their reason as a `tag|` prefix; serde's own type errors are wrong types.
-fn classify(err: serde_json::Error) -> DecodeError {
+/// Custom errors carry their reason as a `tag|` prefix; serde's own type errors are wrong
+/// types, or `not_object` when the line (`object` says) is not an object.
+fn classify(err: serde_json::Error, object: bool) -> DecodeError {
     use serde_json::error::Category;
     let text = err.to_string();
     match err.classify() {
@@ -126,11 +131,7 @@ fn classify(err: serde_json::Error) -> DecodeError {
             {
                 return DecodeError { reason, message: rest.to_string() };
             }
-            let reason = if text.contains("expected an event object") {
-                DecodeErrorReason::NotObject
-            } else {
-                DecodeErrorReason::WrongType
-            };
+            let reason = if object { DecodeErrorReason::WrongType } else { DecodeErrorReason::NotObject };
             DecodeError { reason, message: text }
         }
     }
@@ -179,8 +180,11 @@ impl<'de> Visitor<'de> for EventVisitor {
                 "gen_ai.operation.name" => {
                     e.operation = map.next_value_seed(OptStr("gen_ai.operation.name"))?
                 }
+                // A current name that is null leaves a deprecated alias's value in place.
                 "gen_ai.provider.name" => {
-                    e.provider = map.next_value_seed(OptStr("gen_ai.provider.name"))?
+                    if let Some(v) = map.next_value_seed(OptStr("gen_ai.provider.name"))? {
+                        e.provider = Some(v);
+                    }
                 }
                 // Deprecated alias: the current name wins when both are present.
                 "gen_ai.system" => {
@@ -196,7 +200,9 @@ impl<'de> Visitor<'de> for EventVisitor {
                     e.response_model = map.next_value_seed(OptStr("gen_ai.response.model"))?
                 }
                 "gen_ai.usage.input_tokens" => {
-                    e.input_tokens = map.next_value_seed(OptNum("gen_ai.usage.input_tokens"))?
+                    if let Some(v) = map.next_value_seed(OptNum("gen_ai.usage.input_tokens"))? {
+                        e.input_tokens = Some(v);
+                    }
                 }
                 "gen_ai.usage.prompt_tokens" => {
                     let v = map.next_value_seed(OptNum("gen_ai.usage.prompt_tokens"))?;
@@ -205,7 +211,9 @@ impl<'de> Visitor<'de> for EventVisitor {
                     }
                 }
                 "gen_ai.usage.output_tokens" => {
-                    e.output_tokens = map.next_value_seed(OptNum("gen_ai.usage.output_tokens"))?
+                    if let Some(v) = map.next_value_seed(OptNum("gen_ai.usage.output_tokens"))? {
+                        e.output_tokens = Some(v);
+                    }
                 }
                 "gen_ai.usage.completion_tokens" => {
                     let v = map.next_value_seed(OptNum("gen_ai.usage.completion_tokens"))?;
@@ -414,19 +422,27 @@ impl<'de> Visitor<'de> for TimestampSeed {
         })
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v))
+        epoch_millis(Some(v), v)
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        i64::try_from(v).map(Some).map_err(|_| {
-            tagged(DecodeErrorReason::BadTimestamp, format_args!("timestamp {v} is out of range"))
-        })
+        epoch_millis(i64::try_from(v).ok(), v)
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        if v.is_finite() && v.abs() < 1e17 {
-            Ok(Some(v as i64))
-        } else {
-            Err(tagged(DecodeErrorReason::BadTimestamp, format_args!("timestamp {v} is out of range")))
-        }
+        epoch_millis((v.is_finite() && v.abs() < 1e17).then_some(v as Millis), v)
+    }
+}
+
+/// An epoch-milliseconds timestamp, if it is within the range an RFC 3339 string can name:
+/// a timestamp in microseconds or nanoseconds by mistake is rejected, not placed thousands
+/// of years ahead (where every tick in between would have to run).
+fn epoch_millis<E: de::Error>(ms: Option<Millis>, shown: impl fmt::Display) -> Result<Option<Millis>, E> {
+    let range = event_time_range();
+    match ms.filter(|ms| range.contains(ms)) {
+        Some(ms) => Ok(Some(ms)),
+        None => Err(tagged(
+            DecodeErrorReason::BadTimestamp,
+            format_args!("timestamp {shown} is out of range: epoch milliseconds from {} to {} expected", range.start(), range.end()),
+        )),
     }
 }
 
@@ -549,6 +565,18 @@ mod tests {
     fn current_names_win_over_deprecated_aliases_in_any_order() {
         let e = decode(r#"{"event_id":"x","timestamp":0,"kind":"interaction","gen_ai.provider.name":"openai","gen_ai.system":"old"}"#).unwrap();
         assert_eq!(e.provider.as_deref(), Some("openai"));
+        let e = decode(r#"{"event_id":"x","timestamp":0,"kind":"interaction","gen_ai.system":"old","gen_ai.provider.name":"openai"}"#).unwrap();
+        assert_eq!(e.provider.as_deref(), Some("openai"));
+    }
+
+    #[test]
+    fn a_null_current_name_leaves_the_alias_value_in_either_order() {
+        let before = r#"{"event_id":"x","timestamp":0,"kind":"interaction","gen_ai.provider.name":null,"gen_ai.system":"anthropic","gen_ai.usage.input_tokens":null,"gen_ai.usage.prompt_tokens":5,"gen_ai.usage.output_tokens":null,"gen_ai.usage.completion_tokens":7}"#;
+        let after = r#"{"event_id":"x","timestamp":0,"kind":"interaction","gen_ai.system":"anthropic","gen_ai.provider.name":null,"gen_ai.usage.prompt_tokens":5,"gen_ai.usage.input_tokens":null,"gen_ai.usage.completion_tokens":7,"gen_ai.usage.output_tokens":null}"#;
+        for line in [before, after] {
+            let e = decode(line).unwrap();
+            assert_eq!((e.provider.as_deref(), e.input_tokens, e.output_tokens), (Some("anthropic"), Some(5.0), Some(7.0)), "{line}");
+        }
     }
 
     #[test]
@@ -583,7 +611,15 @@ mod tests {
             (r#"{"event_id":"x","timestamp":0,"kind":"outcome"}"#, DecodeErrorReason::MissingField, "outcome"),
             (r#"{"event_id":7,"timestamp":0,"kind":"feedback"}"#, DecodeErrorReason::WrongType, "event_id"),
             (r#"{"event_id":"x","timestamp":0,"kind":"interaction","latency_ms":"fast"}"#, DecodeErrorReason::WrongType, "latency_ms"),
+            (r#"{"event_id":"x","timestamp":0,"kind":"interaction","latency_ms":"expected an event object"}"#, DecodeErrorReason::WrongType, "latency_ms"),
+            (r#" "an event" "#, DecodeErrorReason::NotObject, "event object"),
             (r#"{"event_id":"x","timestamp":"yesterday","kind":"feedback"}"#, DecodeErrorReason::BadTimestamp, "yesterday"),
+            // Epoch microseconds and nanoseconds by mistake, and the ends of i64.
+            (r#"{"event_id":"x","timestamp":1795788001000000,"kind":"feedback"}"#, DecodeErrorReason::BadTimestamp, "1795788001000000 is out of range"),
+            (r#"{"event_id":"x","timestamp":1767225620000000000,"kind":"feedback"}"#, DecodeErrorReason::BadTimestamp, "out of range"),
+            (r#"{"event_id":"x","timestamp":9223372036854775807,"kind":"feedback"}"#, DecodeErrorReason::BadTimestamp, "9223372036854775807 is out of range"),
+            (r#"{"event_id":"x","timestamp":-9223372036854775808,"kind":"feedback"}"#, DecodeErrorReason::BadTimestamp, "out of range"),
+            (r#"{"event_id":"x","timestamp":1e20,"kind":"feedback"}"#, DecodeErrorReason::BadTimestamp, "out of range"),
             (r#"{"event_id":"x","timestamp":0,"kind":"click"}"#, DecodeErrorReason::BadValue, "click"),
             (r#"{"event_id":"x","timestamp":0,"kind":"outcome","outcome":"won"}"#, DecodeErrorReason::BadValue, "won"),
         ];
