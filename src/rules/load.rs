@@ -463,12 +463,26 @@ fn load_rule(node: &Node<'_>, src: &str, group: &str, file: &Path, opts: &LoadOp
 }
 
 /// window / 15, rounded down to a whole second that divides the window (at least 1 s).
+/// The bin of a rule without `bin:` — the largest divisor of the window at most
+/// `window / DEFAULT_BINS`, in whole seconds when the window is whole seconds (else in
+/// milliseconds: a `1500ms` window once divided by zero here). Divisors are found up to
+/// the square root, so even an absurd window costs little.
 fn default_bin(window_ms: i64) -> i64 {
-    let mut bin = (window_ms / DEFAULT_BINS / 1000).max(1) * 1000;
-    while window_ms % bin != 0 {
-        bin -= 1000;
+    let unit = if window_ms % 1000 == 0 { 1000 } else { 1 };
+    let (w, most) = (window_ms / unit, (window_ms / DEFAULT_BINS / unit).max(1));
+    let mut best = 1;
+    let mut d = 1;
+    while d * d <= w {
+        if w % d == 0 {
+            for divisor in [d, w / d] {
+                if divisor <= most {
+                    best = best.max(divisor);
+                }
+            }
+        }
+        d += 1;
     }
-    bin.max(1000)
+    best * unit
 }
 
 fn is_identifier(s: &str) -> bool {
@@ -504,6 +518,14 @@ mod tests {
         assert_eq!(default_bin(3_600_000), 240_000);
         assert_eq!(default_bin(10_000), 1000);
         assert_eq!(default_bin(70_000), 2000);
+        // Windows that are not whole seconds get millisecond bins (these divided by zero).
+        for window in [1500, 2500, 61_500, 999, 1] {
+            let bin = default_bin(window);
+            assert!(bin >= 1 && window % bin == 0 && bin <= (window / DEFAULT_BINS).max(1), "{window} -> {bin}");
+        }
+        assert_eq!(default_bin(1500), 100);
+        // A window of 317 years: a prime number of seconds, so one-second bins.
+        assert_eq!(default_bin(10_000_000_019_000), 1000);
     }
 
     #[test]
