@@ -308,3 +308,26 @@ rules:
     assert_eq!(states(&before), states(&reference));
     assert!(out.iter().all(|t| t.at_ms < 60 * MIN || t.at_ms >= far - 10_000), "{:?}", states(&out));
 }
+
+#[test]
+fn distinct_of_a_lowercased_field_counts_every_value_once_lowercased() {
+    let yaml = r#"
+group: t
+rules:
+  - name: people
+    window: 10m
+    value: distinct(lower(user))
+    condition: ">= 3"
+"#;
+    let mut engine = Engine::new(rules(yaml), EngineConfig::default());
+    let mut out = Vec::new();
+    for (i, user) in ["Alice", "ALICE", "alice", "Bob", "carol"].into_iter().enumerate() {
+        let mut e = interaction(&format!("e{i}"), i as i64 * 1000, "m", "c");
+        e.user = Some(user.into());
+        engine.process(e, &mut out);
+    }
+    // Alice, ALICE and alice are one person: three only with carol (values with capitals
+    // were once not counted at all).
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!((out[0].state, out[0].at_ms, out[0].value), (AlertState::Firing, 4000, Some(3.0)));
+}

@@ -308,6 +308,19 @@ impl Expr {
         }
     }
 
+    /// Like [`Expr::eval`], but a string still to be lowercased comes back unlowered, with
+    /// `true`: for a consumer that lowercases as it reads (`distinct` hashes it char by
+    /// char), so nothing is allocated and no value is lost to `Null`.
+    pub fn eval_unlowered<'a>(&'a self, rec: &Record<'a>) -> (Value<'a>, bool) {
+        match self.root.eval(rec) {
+            eval::V::Null => (Value::Null, false),
+            eval::V::Bool(b) => (Value::Bool(b), false),
+            eval::V::Num(n) => (Value::Num(n), false),
+            eval::V::Str(s) => (Value::Str(s), false),
+            eval::V::Lower(s) => (Value::Str(s), true),
+        }
+    }
+
     /// Like [`Expr::eval`], but a lowercased result is written into `scratch` (cleared first)
     /// and borrowed from it. Reusing one buffer across events keeps this allocation-free
     /// once the buffer has grown.

@@ -53,10 +53,13 @@ impl Aggregation {
         let Some(arg) = &self.arg else {
             return Observation::default();
         };
+        if let AggKind::Distinct = base_kind(&self.kind) {
+            let (v, lower) = arg.eval_unlowered(rec);
+            return Observation { hash: hash_value(v, lower), ..Default::default() };
+        }
         let v = arg.eval(rec);
         match base_kind(&self.kind) {
             AggKind::Ratio | AggKind::WilsonLower => Observation { hit: v.is_true(), ..Default::default() },
-            AggKind::Distinct => Observation { hash: hash_value(v), ..Default::default() },
             _ => Observation { num: v.as_f64().filter(|n| n.is_finite()), ..Default::default() },
         }
     }
@@ -77,10 +80,20 @@ fn base_kind(kind: &AggKind) -> &AggKind {
     }
 }
 
-fn hash_value(v: Value<'_>) -> Option<u64> {
-    use xxhash_rust::xxh3::xxh3_64_with_seed;
+/// The hash `distinct` counts; a string to `lower` is hashed as its lowercase text (the
+/// same hash as that text), streamed char by char.
+fn hash_value(v: Value<'_>, lower: bool) -> Option<u64> {
+    use xxhash_rust::xxh3::{Xxh3, xxh3_64_with_seed};
     match v {
         Value::Null => None,
+        Value::Str(s) if lower && !s.chars().all(|c| c.to_lowercase().eq([c])) => {
+            let mut h = Xxh3::with_seed(1);
+            let mut buf = [0u8; 4];
+            for c in s.chars().flat_map(char::to_lowercase) {
+                h.update(c.encode_utf8(&mut buf).as_bytes());
+            }
+            Some(h.digest())
+        }
         Value::Str(s) => Some(xxh3_64_with_seed(s.as_bytes(), 1)),
         Value::Num(n) => Some(xxh3_64_with_seed(&n.to_bits().to_le_bytes(), 2)),
         Value::Bool(b) => Some(xxh3_64_with_seed(&[b as u8], 3)),
