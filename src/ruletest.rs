@@ -271,15 +271,18 @@ pub fn check(case: &TestCase, transitions: &[Transition], tolerance_ms: Millis) 
             .filter(|t| t.rule == e.rule && t.state == e.state && !t.reminder)
             .filter(|t| e.group.as_ref().is_none_or(|g| same_group(g, &t.group)))
             .collect();
+        // `at` is the first time the alert is in that state (rules.md): a later firing at
+        // the expected time does not make up for an earlier one.
+        let first = candidates.iter().map(|t| t.at_ms).min();
         let ok = match e.at_ms {
-            None => !candidates.is_empty(),
-            Some(at) => candidates.iter().any(|t| (t.at_ms - at).abs() <= tolerance_ms),
+            None => first.is_some(),
+            Some(at) => first.is_some_and(|first| (first - at).abs() <= tolerance_ms),
         };
         if !ok {
             let group = e.group.as_ref().map_or("any group".to_string(), |g| {
                 g.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
             });
-            let when = e.at_ms.map_or("at any time".to_string(), |at| format!("at {} (± {}s)", format_rfc3339(at), tolerance_ms / 1000));
+            let when = e.at_ms.map_or("at any time".to_string(), |at| format!("first at {} (± {}s)", format_rfc3339(at), tolerance_ms / 1000));
             let mut msg = format!("line {}: expected {} {{{}}} {} {}\n  actual transitions of {}:", e.line, e.rule, group, e.state.as_str(), when, e.rule);
             msg.push_str(&describe_transitions(transitions, &e.rule));
             failures.push(msg);
@@ -321,4 +324,56 @@ fn describe_transitions(transitions: &[Transition], rule: &str) -> String {
         out.push_str(&format!("\n    … and {} more", mine.len() - 20));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn firing(at_ms: Millis, model: &str) -> Transition {
+        Transition {
+            rule: "burst".into(),
+            group: vec![("model".into(), model.into())],
+            state: AlertState::Firing,
+            at_ms,
+            value: Some(3.0),
+            threshold: 2.0,
+            events: 3,
+            samples: Vec::new(),
+            reminder: false,
+            firing_since_ms: Some(at_ms),
+        }
+    }
+
+    fn expecting(at_ms: Option<Millis>, group: Option<&str>) -> TestCase {
+        TestCase {
+            name: "t".into(),
+            events: EventSource::Inline(Vec::new()),
+            expect: vec![Expectation {
+                rule: "burst".into(),
+                group: group.map(|m| vec![("model".into(), m.into())]),
+                state: AlertState::Firing,
+                at_ms,
+                line: 7,
+            }],
+            expect_none: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn at_is_the_first_time_the_alert_is_in_that_state() {
+        // Fires at 10 s, resolves (not shown), fires again at 310 s.
+        let transitions = [firing(10_000, "a"), firing(310_000, "a")];
+        assert!(check(&expecting(Some(10_000), None), &transitions, 10_000).is_empty());
+        assert!(check(&expecting(Some(15_000), Some("a")), &transitions, 10_000).is_empty());
+        assert!(check(&expecting(None, Some("a")), &transitions, 10_000).is_empty());
+        // The second firing is not the first: this used to pass.
+        let failures = check(&expecting(Some(310_000), Some("a")), &transitions, 10_000);
+        assert_eq!(failures.len(), 1);
+        assert!(failures[0].contains("line 7: expected burst {model=a} firing first at 1970-01-01T00:05:10Z (± 10s)"), "{}", failures[0]);
+        // Another group's earlier firing does not count for this one.
+        let transitions = [firing(10_000, "b"), firing(310_000, "a")];
+        assert!(check(&expecting(Some(310_000), Some("a")), &transitions, 10_000).is_empty());
+        assert!(!check(&expecting(Some(310_000), Some("b")), &transitions, 10_000).is_empty());
+    }
 }

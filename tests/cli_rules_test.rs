@@ -38,7 +38,7 @@ fn a_failing_test_shows_expected_against_actual_and_exits_1() {
     let (code, out) = rules_test(&["tests/fixtures/ruletest_failing.yaml"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAIL  wrong expectations"), "{out}");
-    assert!(out.contains("expected refusal_rate {model=gpt-4o-mini} firing at 2026-11-27T12:00:00Z (± 10s)"), "{out}");
+    assert!(out.contains("expected refusal_rate {model=gpt-4o-mini} firing first at 2026-11-27T12:00:00Z (± 10s)"), "{out}");
     assert!(out.contains("actual transitions of refusal_rate:"), "{out}");
     assert!(out.contains("firing   {model=gpt-4o-mini} value="), "{out}");
     assert!(out.contains("expected refusal_rate not to fire, but it did"), "{out}");
