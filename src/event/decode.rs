@@ -478,6 +478,8 @@ impl<'de> Visitor<'de> for StrList {
     }
 }
 
+const PROMPT_VERSION: &str = "prompt.version";
+
 /// `attributes`: string → scalar. A nested array or object is kept as its JSON text rather
 /// than rejecting the whole event for a free-form label.
 struct Attributes;
@@ -508,7 +510,13 @@ impl<'de> Visitor<'de> for Attributes {
         let mut out: Vec<(Box<str>, Scalar)> = Vec::new();
         while let Some(k) = map.next_key_seed(Key)? {
             let v: serde_json::Value = map.next_value()?;
-            out.push((k.into_owned().into_boxed_str(), attribute_scalar(v)));
+            let scalar = match (&*k, v) {
+                // A label, like `error.type`: `"prompt.version": 7` is version "7" (as a
+                // number it was no prompt version at all, and attribution replaced it).
+                (PROMPT_VERSION, serde_json::Value::Number(n)) => Scalar::Str(n.to_string().into()),
+                (_, v) => attribute_scalar(v),
+            };
+            out.push((k.into_owned().into_boxed_str(), scalar));
         }
         Ok(out)
     }
@@ -630,6 +638,15 @@ mod tests {
         }
         let err = Decoder::new(10).decode(br#"{"event_id":"x","timestamp":0,"kind":"feedback"}"#).unwrap_err();
         assert_eq!(err.reason, DecodeErrorReason::Oversize);
+    }
+
+    #[test]
+    fn a_numeric_prompt_version_is_its_text() {
+        let e = decode(r#"{"event_id":"x","timestamp":0,"kind":"feedback","attributes":{"prompt.version":7,"other":7}}"#).unwrap();
+        assert_eq!(e.prompt_version(), Some("7"));
+        assert_eq!(e.attribute("other"), crate::field::Value::Num(7.0));
+        let e = decode(r#"{"event_id":"x","timestamp":0,"kind":"feedback","attributes":{"prompt.version":2.5}}"#).unwrap();
+        assert_eq!(e.prompt_version(), Some("2.5"));
     }
 
     #[test]
