@@ -331,3 +331,18 @@ rules:
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!((out[0].state, out[0].at_ms, out[0].value), (AlertState::Firing, 4000, Some(3.0)));
 }
+
+#[test]
+fn a_repeat_within_a_lateness_longer_than_the_dedup_horizon_is_still_a_duplicate() {
+    let mut config = EngineConfig::default();
+    config.allowed_lateness = llmwatch::time::Duration(120 * MIN);
+    assert!(config.allowed_lateness > config.dedup.horizon);
+    let mut engine = Engine::new(rules(COUNT_PER_MODEL), config);
+    let mut out = Vec::new();
+    assert_eq!(engine.process(interaction("d1", 0, "m", "c"), &mut out), Admission::Accepted);
+    assert_eq!(engine.process(interaction("x", 90 * MIN, "m", "c"), &mut out), Admission::Accepted);
+    // 90 minutes behind the newest event: within the lateness, so admitted — and the id
+    // must still be remembered.
+    assert_eq!(engine.process(interaction("d1", 0, "m", "c"), &mut out), Admission::Duplicate);
+    assert_eq!(engine.stats().duplicates, 1);
+}

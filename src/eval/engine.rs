@@ -250,9 +250,12 @@ impl Engine {
 
     fn partition(&mut self, p: PartitionId) -> &mut PartitionState {
         let config = &self.config;
+        // An id must be remembered at least as long as a repeat of it could still be
+        // admitted (not late): with lateness beyond the dedup horizon, a repeat was counted.
+        let dedup = DedupConfig { horizon: config.dedup.horizon.max(config.allowed_lateness), ..config.dedup };
         self.partitions.entry(p).or_insert_with(|| PartitionState {
             clock: None,
-            dedup: Dedup::new(config.dedup),
+            dedup: Dedup::new(dedup),
             attribution: Attribution::new(config.attribution),
             signals: SignalEngine::new(config.signals.clone()),
             dirty: true,
