@@ -143,10 +143,13 @@ impl<R: BufRead> Iterator for JsonlEvents<R> {
             while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
                 self.buf.pop();
             }
-            if self.buf.iter().all(u8::is_ascii_whitespace) {
+            // Oversize first: only a prefix of a long line is kept, and a blank prefix
+            // would have hidden the rest of the line (dropped uncounted).
+            let oversize = total > self.decoder.max_bytes() + 2;
+            if !oversize && self.buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let result = if total > self.decoder.max_bytes() + 2 {
+            let result = if oversize {
                 Err(DecodeError {
                     reason: DecodeErrorReason::Oversize,
                     message: format!("line of {total} bytes, the limit is {}", self.decoder.max_bytes()),
@@ -195,5 +198,16 @@ mod tests {
         assert_eq!(first.error.reason, DecodeErrorReason::Oversize);
         assert!(it.buf.capacity() < 50_000);
         assert!(it.next().unwrap().unwrap().is_ok());
+    }
+
+    #[test]
+    fn an_oversize_line_that_starts_blank_is_still_counted() {
+        let mut input = b"{\"event_id\":\"a\",\"timestamp\":0,\"kind\":\"feedback\"}\n".to_vec();
+        input.extend(std::iter::repeat_n(b' ', 101));
+        input.extend_from_slice(b"garbage\n\n   \n");
+        let items: Vec<_> = JsonlEvents::new(&input[..], Decoder::new(100)).map(Result::unwrap).collect();
+        assert_eq!(items.len(), 2, "the blank lines are skipped, the long one is not");
+        let bad = items[1].as_ref().unwrap_err();
+        assert_eq!((bad.line, bad.error.reason), (2, DecodeErrorReason::Oversize));
     }
 }
