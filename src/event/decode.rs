@@ -641,6 +641,19 @@ mod tests {
     }
 
     #[test]
+    fn every_field_the_decoder_reads_can_be_read_back_by_its_full_name() {
+        let line = r#"{"event_id":"x","timestamp":0,"kind":"outcome","gen_ai.conversation.id":"c","user.id":"u","tenant.id":"t","gen_ai.operation.name":"chat","gen_ai.system":"p","gen_ai.request.model":"m","gen_ai.response.model":"m2","gen_ai.usage.prompt_tokens":1,"gen_ai.usage.completion_tokens":2,"gen_ai.response.finish_reasons":["length","stop"],"error.type":"e","gen_ai.prompt.name":"n","gen_ai.output.type":"json","latency_ms":3,"gen_ai.response.time_to_first_chunk":0.5,"input":"i","output":"o","interaction_id":"i1","score":1,"comment":"c","outcome":"resolved"}"#;
+        let e = decode(line).unwrap();
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).unwrap();
+        for name in object.keys().map(String::as_str).chain(["gen_ai.provider.name", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "ttft_ms"]) {
+            assert_ne!(e.raw(name), crate::field::Value::Null, "field({name:?})");
+        }
+        assert_eq!(e.raw("gen_ai.response.time_to_first_chunk"), crate::field::Value::Num(0.5));
+        assert_eq!(e.raw("ttft_ms"), crate::field::Value::Num(500.0));
+        assert_eq!(e.raw("gen_ai.response.finish_reasons"), crate::field::Value::Str("length"));
+    }
+
+    #[test]
     fn a_numeric_prompt_version_is_its_text() {
         let e = decode(r#"{"event_id":"x","timestamp":0,"kind":"feedback","attributes":{"prompt.version":7,"other":7}}"#).unwrap();
         assert_eq!(e.prompt_version(), Some("7"));

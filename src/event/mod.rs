@@ -220,6 +220,10 @@ impl Event {
             "gen_ai.output.type" => s(&self.output_type),
             "latency_ms" => n(self.latency_ms),
             "ttft_ms" => n(self.ttft_ms),
+            // Consumed into `ttft_ms` by the decoder; read back in its own unit.
+            "gen_ai.response.time_to_first_chunk" => n(self.ttft_ms.map(|ms| ms / 1000.0)),
+            // A list: read as its first element, as the `finish_reason` field is.
+            "gen_ai.response.finish_reasons" => self.finish_reasons.first().map_or(Value::Null, |r| Value::Str(r)),
             "input" => s(&self.input),
             "output" => s(&self.output),
             "interaction_id" => s(&self.interaction_id),
