@@ -529,6 +529,34 @@ mod tests {
     }
 
     #[test]
+    fn an_error_in_a_quoted_expression_is_located_exactly_or_at_its_scalar_when_escaped() {
+        let yaml = r#"group: g
+rules:
+  - name: a
+    when: "model == 'a' && modle == 'b'"
+    window: 1m
+    value: count()
+    condition: '> 1'
+  - name: b
+    when: "model == \"a\" && modle == \"b\""
+    window: 1m
+    value: count()
+    condition: '> 1'
+  - name: c
+    when: 'model == ''a'' && modle == ''b'''
+    window: 1m
+    value: count()
+    condition: '> 1'
+"#;
+        let (_, diags) = crate::rules::load_sources(&[("r.yaml".into(), yaml.to_string())], &crate::rules::LoadOptions::default());
+        let at: Vec<(usize, usize)> = diags.iter().map(|d| (d.line, d.column)).collect();
+        // Line 4: no escapes, the column of `modle`. Lines 9 and 14: escapes shift the text,
+        // so the diagnostic points at the scalar (these once pointed two columns short).
+        assert_eq!(at, [(4, 28), (9, 11), (14, 11)], "{diags:?}");
+        assert!(diags.iter().all(|d| d.message.contains("modle")), "{diags:?}");
+    }
+
+    #[test]
     fn conditions() {
         assert_eq!(parse_condition("> 0.2"), Some(Condition { op: CmpOp::Gt, threshold: 0.2 }));
         assert_eq!(parse_condition(">=5"), Some(Condition { op: CmpOp::Ge, threshold: 5.0 }));

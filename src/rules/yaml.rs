@@ -89,10 +89,13 @@ impl<'a> Node<'a> {
         // tells a quoted scalar from a plain one.
         let first = src.chars().nth(start.index());
         let text_col = match (&yaml.data, first) {
-            (YamlData::Value(_), Some('"')) | (YamlData::Value(_), Some('\''))
+            (YamlData::Value(v), Some('"')) | (YamlData::Value(v), Some('\''))
                 if start.line() == end.line() =>
             {
-                Some(1)
+                // With escapes (`\"`, `''`, `\u0022`) the text no longer lines up with
+                // the source: point at the scalar rather than at a wrong column.
+                let raw: String = src.chars().skip(start.index() + 1).take(end.index().saturating_sub(start.index() + 2)).collect();
+                matches!(v, Scalar::String(text) if **text == *raw).then_some(1)
             }
             (YamlData::Value(_), Some(c)) if c != '|' && c != '>' && start.line() == end.line() => {
                 Some(0)
