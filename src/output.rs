@@ -78,4 +78,24 @@ mod tests {
         assert_eq!(round_value(0.0), 0.0);
         assert_eq!(round_value(1.0 / 3.0), 0.333333);
     }
+
+    #[test]
+    fn a_transition_prints_its_fields_in_the_order_of_rules_md_and_its_group_in_group_by_order() {
+        let t = Transition {
+            rule: "thumbs_down_rate".into(),
+            group: vec![("tenant".into(), "acme".into()), ("model".into(), "gpt-4o-mini".into())],
+            state: crate::eval::AlertState::Firing,
+            at_ms: crate::time::parse_rfc3339("2026-11-27T14:20:00Z").unwrap(),
+            value: Some(0.31),
+            threshold: 0.2,
+            events: 64,
+            samples: Vec::new(),
+            reminder: false,
+            firing_since_ms: None,
+        };
+        assert_eq!(
+            transition_json(&t, false).to_string(),
+            r#"{"rule":"thumbs_down_rate","group":{"tenant":"acme","model":"gpt-4o-mini"},"state":"firing","at":"2026-11-27T14:20:00Z","value":0.31,"threshold":0.2,"events":64}"#
+        );
+    }
 }
