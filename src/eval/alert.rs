@@ -98,8 +98,10 @@ impl Phase {
                     *self = Phase::Inactive;
                     emit(AlertState::Resolved, false, Some(since))
                 } else {
-                    *self = Phase::Firing { since, last_sent, cleared_since: Some(cleared) };
-                    None
+                    // Still firing while `keep_firing_for` runs, so reminders stay due.
+                    let due = t.repeat_interval_ms.is_some_and(|r| now - last_sent >= r);
+                    *self = Phase::Firing { since, last_sent: if due { now } else { last_sent }, cleared_since: Some(cleared) };
+                    if due { emit(AlertState::Firing, true, Some(since)) } else { None }
                 }
             }
         }
@@ -139,6 +141,17 @@ mod tests {
             (0, "pending", false),
             (50, "inactive", false),
             (60, "pending", false)
+        ]);
+    }
+
+    #[test]
+    fn reminders_continue_while_keep_firing_for_holds_the_alert() {
+        let t = timing(0, 300, Some(100));
+        assert_eq!(run(t, &[(0, true), (50, false), (100, false), (150, false), (200, false), (350, false)]), vec![
+            (0, "firing", false),
+            (100, "firing", true),
+            (200, "firing", true),
+            (350, "resolved", false)
         ]);
     }
 
