@@ -298,8 +298,10 @@ impl SignalEngine {
         }
         if want(SignalId::InvalidJson) && !failed {
             let expects_json = e.output_type.as_deref() == Some("json") || e.attribute("expected_format").as_str() == Some("json");
-            if expects_json {
-                s.set(SignalId::InvalidJson, Bool(!json::is_valid_json(output.unwrap_or(""))));
+            // Without the output (content capture off) there is nothing to judge: null, as
+            // for every other text signal, not a false alarm on every call.
+            if expects_json && let Some(o) = output {
+                s.set(SignalId::InvalidJson, Bool(!json::is_valid_json(o)));
             }
         }
         if want(SignalId::PiiLeak)

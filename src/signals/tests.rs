@@ -134,6 +134,11 @@ fn structural_signals_and_their_null_cases() {
     let mut by_attr = turn("a", 0, "c", "hi", "not json");
     by_attr.attributes.push(("expected_format".into(), Scalar::Str("json".into())));
     assert_eq!(engine.compute(&by_attr, all).get(SignalId::InvalidJson), Value::Bool(true));
+    // Asked for JSON: an empty output is invalid, no output at all (capture off) is unknown.
+    by_attr.output = Some("".into());
+    assert_eq!(engine.compute(&by_attr, all).get(SignalId::InvalidJson), Value::Bool(true));
+    by_attr.output = None;
+    assert_eq!(engine.compute(&by_attr, all).get(SignalId::InvalidJson), Value::Null);
     // A failed call: error and rate limit, no empty-response verdict.
     let mut failed = Event::new("f", 0, EventKind::Interaction);
     failed.error_type = Some("429".into());
