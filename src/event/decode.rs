@@ -424,6 +424,10 @@ impl<'de> Visitor<'de> for TimestampSeed {
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
         epoch_millis(Some(v), v)
     }
+    /// Null is absent, as for every field: then `timestamp` is missing.
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
         epoch_millis(i64::try_from(v).ok(), v)
     }
@@ -615,6 +619,7 @@ mod tests {
             ("[1,2]", DecodeErrorReason::NotObject, "event object"),
             (r#"{"timestamp":0,"kind":"feedback"}"#, DecodeErrorReason::MissingField, "event_id"),
             (r#"{"event_id":"x","kind":"feedback"}"#, DecodeErrorReason::MissingField, "timestamp"),
+            (r#"{"event_id":"x","timestamp":null,"kind":"feedback"}"#, DecodeErrorReason::MissingField, "timestamp"),
             (r#"{"event_id":"x","timestamp":0}"#, DecodeErrorReason::MissingField, "kind"),
             (r#"{"event_id":"x","timestamp":0,"kind":"outcome"}"#, DecodeErrorReason::MissingField, "outcome"),
             (r#"{"event_id":7,"timestamp":0,"kind":"feedback"}"#, DecodeErrorReason::WrongType, "event_id"),
