@@ -46,7 +46,7 @@ impl FileArgs {
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
-    /// Matchers: `rule=refusal_rate,model=gpt-4o` (also `label!=value`, `label=~regex`).
+    /// Matchers: `rule=refusal_rate,model=gpt-4o` (also `label!=value`, `label=~regex`, `label!~regex`).
     #[arg(long = "match")]
     pub matchers: String,
     /// How long, e.g. 2h.
@@ -91,7 +91,13 @@ pub fn run(cmd: SilenceCommand) -> anyhow::Result<ExitCode> {
             let matchers = Matcher::parse_list(&a.matchers)?;
             let path = a.file.path()?;
             let author = a.author.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
-            let silence = Silence { id: new_id(), matchers, starts_at: now, ends_at: now + a.duration.as_millis(), comment: a.comment, created_by: author };
+            // A duration beyond the year 9999 once wrapped around into a silence that had
+            // already ended.
+            let ends_at = now
+                .checked_add(a.duration.as_millis())
+                .filter(|end| llmwatch::time::event_time_range().contains(end))
+                .ok_or_else(|| anyhow::anyhow!("--for {} reaches beyond the year 9999", a.duration))?;
+            let silence = Silence { id: new_id(), matchers, starts_at: now, ends_at, comment: a.comment, created_by: author };
             let (id, text, ends) = (silence.id.clone(), silence.matchers_text(), silence.ends_at);
             Silences::update(&path, |s| {
                 s.prune(now, KEEP_EXPIRED_MS);

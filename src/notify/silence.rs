@@ -18,7 +18,7 @@ use crate::time::Millis;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SilenceError {
-    #[error("matcher `{0}`: expected label=value, label!=value or label=~regex")]
+    #[error("matcher `{0}`: expected label=value, label!=value, label=~regex or label!~regex")]
     BadMatcher(String),
     #[error("matcher `{matcher}`: invalid regex: {reason}")]
     BadRegex { matcher: String, reason: String },
@@ -38,9 +38,12 @@ pub enum MatchOp {
     NotEqual,
     #[serde(rename = "=~")]
     Regex,
+    #[serde(rename = "!~")]
+    NotRegex,
 }
 
-/// `label=value`, `label!=value` or `label=~regex` (anchored, like Alertmanager's).
+/// `label=value`, `label!=value`, `label=~regex` or `label!~regex` (anchored, like
+/// Alertmanager's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Matcher {
     pub label: String,
@@ -70,6 +73,7 @@ impl fmt::Display for Matcher {
             MatchOp::Equal => "=",
             MatchOp::NotEqual => "!=",
             MatchOp::Regex => "=~",
+            MatchOp::NotRegex => "!~",
         };
         write!(f, "{}{op}{}", self.label, self.value)
     }
@@ -87,21 +91,30 @@ impl Matcher {
 
     pub fn parse(s: &str) -> Result<Matcher, SilenceError> {
         let s = s.trim();
-        let (label, op, value) = if let Some((l, v)) = s.split_once("!=") {
-            (l, MatchOp::NotEqual, v)
-        } else if let Some((l, v)) = s.split_once("=~") {
-            (l, MatchOp::Regex, v)
-        } else if let Some((l, v)) = s.split_once('=') {
-            (l, MatchOp::Equal, v)
+        let bad = || SilenceError::BadMatcher(s.into());
+        // The operator is the first `=` or `!`: a label name may hold anything else (rules
+        // group by `field("k8s/namespace")` or label `team:owner`).
+        let at = s.find(['=', '!']).ok_or_else(bad)?;
+        let (label, rest) = (s[..at].trim(), &s[at..]);
+        let (op, value) = if let Some(v) = rest.strip_prefix("!~") {
+            (MatchOp::NotRegex, v)
+        } else if rest.starts_with("!=~") {
+            // Not a "not equal to `~…`": that would silence nearly everything.
+            return Err(bad());
+        } else if let Some(v) = rest.strip_prefix("!=") {
+            (MatchOp::NotEqual, v)
+        } else if let Some(v) = rest.strip_prefix("=~") {
+            (MatchOp::Regex, v)
+        } else if let Some(v) = rest.strip_prefix('=') {
+            (MatchOp::Equal, v)
         } else {
-            return Err(SilenceError::BadMatcher(s.into()));
+            return Err(bad());
         };
-        let label = label.trim();
-        if label.is_empty() || !label.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-')) {
-            return Err(SilenceError::BadMatcher(s.into()));
+        if label.is_empty() {
+            return Err(bad());
         }
         let m = Matcher { label: label.into(), op, value: value.trim().into(), compiled: CompiledRegex::default() };
-        if op == MatchOp::Regex {
+        if matches!(op, MatchOp::Regex | MatchOp::NotRegex) {
             m.regex().map_err(|e| SilenceError::BadRegex { matcher: s.into(), reason: e.to_string() })?;
         }
         Ok(m)
@@ -119,6 +132,8 @@ impl Matcher {
             MatchOp::NotEqual => v != self.value,
             // A hand-edited file can hold an invalid regex: it matches nothing.
             MatchOp::Regex => self.compiled.0.get_or_init(|| self.regex().ok()).as_ref().is_some_and(|r| r.is_match(v)),
+            // Like a hand-edited invalid `=~`, an invalid `!~` matches nothing.
+            MatchOp::NotRegex => self.compiled.0.get_or_init(|| self.regex().ok()).as_ref().is_some_and(|r| !r.is_match(v)),
         }
     }
 }
@@ -236,6 +251,23 @@ mod tests {
         assert!(Matcher::parse_list("").is_err());
         assert!(Matcher::parse("model").is_err());
         assert!(matches!(Matcher::parse("m=~("), Err(SilenceError::BadRegex { .. })));
+    }
+
+    #[test]
+    fn a_negative_regex_matcher_and_labels_of_any_name() {
+        let not_gpt = Matcher::parse("model!~gpt.*").unwrap();
+        assert_eq!((not_gpt.op, not_gpt.to_string()), (MatchOp::NotRegex, "model!~gpt.*".to_string()));
+        assert!(!not_gpt.matches(&labels(&[("model", "gpt-4o")])));
+        assert!(not_gpt.matches(&labels(&[("model", "claude-3-5-sonnet")])));
+        // `!=~` once parsed as "not equal to `~gpt.*`", which silenced nearly everything.
+        assert!(matches!(Matcher::parse("model!=~gpt.*"), Err(SilenceError::BadMatcher(_))));
+        assert!(Matcher::parse("!=x").is_err());
+        // Rules may group by any field name and label with any key.
+        for (text, label) in [("k8s/namespace=prod", "k8s/namespace"), ("team:owner=ml", "team:owner"), ("attr.region =~ eu-.*", "attr.region")] {
+            assert_eq!(Matcher::parse(text).unwrap().label, label, "{text}");
+        }
+        let round: Matcher = serde_json::from_str(&serde_json::to_string(&not_gpt).unwrap()).unwrap();
+        assert_eq!(round, not_gpt);
     }
 
     #[test]

@@ -36,8 +36,10 @@ impl Stager {
     /// The receivers of a rule: its `notify` list, then its severity's default route.
     pub fn receivers(&self, rules: &RuleSet, rule: &str) -> Vec<String> {
         let Some(r) = rules.get(rule) else { return Vec::new() };
-        let mut out: Vec<String> = r.notify.clone();
-        for name in self.default_routes.get(&r.severity).into_iter().flatten() {
+        let mut out: Vec<String> = Vec::new();
+        // Each receiver once, however often a rule names it (twice would stage the same
+        // notification twice, and one message would show the alert twice).
+        for name in r.notify.iter().chain(self.default_routes.get(&r.severity).into_iter().flatten()) {
             if !out.contains(name) {
                 out.push(name.clone());
             }
@@ -105,7 +107,7 @@ rules:
     value: ratio(signal.refusal)
     window: 5m
     condition: "> 0.2"
-    notify: [team]
+    notify: [team, oncall, team]
   - name: slow
     severity: info
     group_by: [model]
