@@ -137,7 +137,7 @@ impl Config {
                 group_id: c.optional(t, "kafka", "group_id").unwrap_or_else(|| "llmwatch".into()),
                 dead_letter_topic: c.optional(t, "kafka", "dead_letter_topic"),
                 max_message_bytes: c.optional_positive(t, "kafka", "max_message_bytes").unwrap_or(1 << 20),
-                properties: c.optional(t, "kafka", "properties").unwrap_or_default(),
+                properties: kafka_properties(t, &mut c, base),
             }
         });
         let store = c.section(&table, "store", true).map(|t| {
@@ -217,6 +217,33 @@ fn line_col(text: &str, byte: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// `[kafka.properties]`, each passed to librdkafka as text: strings, numbers and booleans
+/// as written, secrets resolved later. A bad one is reported under its own name.
+fn kafka_properties(t: &toml::Table, c: &mut Checker, base: &Path) -> BTreeMap<String, Secret> {
+    let mut out = BTreeMap::new();
+    let Some(v) = t.get("properties") else { return out };
+    let Some(table) = v.as_table() else {
+        c.error("kafka.properties", "expected a table of librdkafka properties");
+        return out;
+    };
+    for (key, v) in table {
+        let value = match v {
+            toml::Value::String(s) => Some(Secret::Inline(s.clone())),
+            toml::Value::Integer(i) => Some(Secret::Inline(i.to_string())),
+            toml::Value::Float(f) => Some(Secret::Inline(f.to_string())),
+            toml::Value::Boolean(b) => Some(Secret::Inline(b.to_string())),
+            other => other.clone().try_into::<Secret>().ok(),
+        };
+        match value {
+            Some(secret) => {
+                out.insert(key.clone(), secret.relative_to(base));
+            }
+            None => c.error(format!("kafka.properties.{key}"), "expected a string, number, boolean, { env = \"…\" } or { file = \"…\" }"),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +258,9 @@ dead_letter_topic = "llm-events-dlq"
 [kafka.properties]
 "security.protocol" = "SASL_SSL"
 "sasl.password" = { env = "KAFKA_PASSWORD" }
+"ssl.key.password" = { file = "secrets/key-password" }
+"fetch.max.bytes" = 1048576
+"enable.partition.eof" = false
 
 [store]
 path = "state"
@@ -253,6 +283,11 @@ dedup = { horizon = "2h", max_ids = 5000 }
         assert_eq!(c.engine.allowed_lateness, Duration::from_secs(60));
         assert_eq!(c.engine.dedup.max_ids, 5000);
         assert_eq!(c.kafka.properties["sasl.password"], Secret::Env { env: "KAFKA_PASSWORD".into() });
+        // Secret files too are relative to the config file, not to the working directory.
+        assert_eq!(c.kafka.properties["ssl.key.password"], Secret::File { file: "/etc/llmwatch/secrets/key-password".into() });
+        // librdkafka properties are text: numbers and booleans are passed as written.
+        assert_eq!(c.kafka.properties["fetch.max.bytes"], Secret::Inline("1048576".into()));
+        assert_eq!(c.kafka.properties["enable.partition.eof"], Secret::Inline("false".into()));
         assert_eq!(c.rules, [PathBuf::from("/etc/llmwatch/rules")]);
     }
 
@@ -264,6 +299,7 @@ brokers = ""
 topics = []
 max_message_bytes = 0
 bootstrap = "x"
+properties = { "sasl.password" = { evn = "X" } }
 
 [store]
 checkpoint_interval = "soon"
@@ -282,6 +318,7 @@ prefetch_kbytes = "big"
             "kafka.topics: expected at least one topic",
             "kafka.brokers: must not be empty",
             "kafka.max_message_bytes: expected a whole number greater than 0",
+            "kafka.properties.sasl.password: expected a string, number, boolean",
             "store.path: missing",
             "store.checkpoint_interval: invalid duration \"soon\"",
             "rules: missing section [rules]",

@@ -24,6 +24,15 @@ pub enum SecretError {
 }
 
 impl Secret {
+    /// With a relative file path taken relative to `base` (the config file's directory), as
+    /// every other path in the config is: under systemd the working directory is `/`.
+    pub fn relative_to(self, base: &std::path::Path) -> Secret {
+        match self {
+            Secret::File { file } => Secret::File { file: base.join(file) },
+            other => other,
+        }
+    }
+
     /// The value; a file's trailing newline is dropped.
     pub fn resolve(&self) -> Result<String, SecretError> {
         match self {

@@ -230,7 +230,7 @@ fn receiver(t: &toml::Table, path: &str, c: &mut Checker, base: &Path) -> Option
     let kind = match kind.as_deref() {
         Some("slack") => {
             c.known_keys(t, path, SLACK_KEYS);
-            slack(t, path, c)
+            slack(t, path, c, base)
         }
         Some("email") => {
             c.known_keys(t, path, EMAIL_KEYS);
@@ -245,10 +245,10 @@ fn receiver(t: &toml::Table, path: &str, c: &mut Checker, base: &Path) -> Option
     Some(Receiver { name: name?, kind: kind? })
 }
 
-fn slack(t: &toml::Table, path: &str, c: &mut Checker) -> Option<ReceiverKind> {
-    let token: Option<Secret> = c.optional(t, path, "token");
+fn slack(t: &toml::Table, path: &str, c: &mut Checker, base: &Path) -> Option<ReceiverKind> {
+    let token: Option<Secret> = c.optional::<Secret>(t, path, "token").map(|s| s.relative_to(base));
     let channel: Option<String> = c.optional(t, path, "channel");
-    let webhook: Option<Secret> = c.optional(t, path, "webhook_url");
+    let webhook: Option<Secret> = c.optional::<Secret>(t, path, "webhook_url").map(|s| s.relative_to(base));
     let api_url: String = c.optional(t, path, "api_url").unwrap_or_else(|| "https://slack.com/api".into());
     if url::Url::parse(&api_url).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
         c.error(format!("{path}.api_url"), format!("expected an http(s) URL, got `{api_url}`"));
@@ -300,7 +300,7 @@ fn email(t: &toml::Table, path: &str, c: &mut Checker, base: &Path) -> Option<Re
         }
     };
     let username: Option<String> = c.optional(t, path, "username");
-    let password: Option<Secret> = c.optional(t, path, "password");
+    let password: Option<Secret> = c.optional::<Secret>(t, path, "password").map(|s| s.relative_to(base));
     if username.is_some() != password.is_some() {
         c.error(path, "`username` and `password` go together");
     }
