@@ -10,9 +10,9 @@ pub fn round_value(v: f64) -> f64 {
     if v == 0.0 || !v.is_finite() {
         return v;
     }
-    let digits = 6 - (v.abs().log10().floor() as i32) - 1;
-    let factor = 10f64.powi(digits.clamp(-300, 300));
-    (v * factor).round() / factor
+    // Through decimal text: scaling by an inexact power of ten printed 59391899999.99999
+    // for 59391888524.9 and 0 for 1e-305.
+    format!("{v:.5e}").parse().unwrap_or(v)
 }
 
 /// One transition as the JSON object of rules.md; with `evidence`, also sample event ids,
@@ -77,6 +77,12 @@ mod tests {
         assert_eq!(round_value(2814.234567), 2814.23);
         assert_eq!(round_value(0.0), 0.0);
         assert_eq!(round_value(1.0 / 3.0), 0.333333);
+        assert_eq!(round_value(59_391_888_524.933_77).to_string(), "59391900000");
+        assert_eq!(round_value(11_701_987_725.56).to_string(), "11702000000");
+        assert_eq!(round_value(1.23456e-299), 1.23456e-299);
+        assert_eq!(round_value(1e-305), 1e-305);
+        assert_eq!(round_value(1e308), 1e308);
+        assert_eq!(round_value(-2814.234567), -2814.23);
     }
 
     #[test]

@@ -346,3 +346,24 @@ fn a_repeat_within_a_lateness_longer_than_the_dedup_horizon_is_still_a_duplicate
     assert_eq!(engine.process(interaction("d1", 0, "m", "c"), &mut out), Admission::Duplicate);
     assert_eq!(engine.stats().duplicates, 1);
 }
+
+#[test]
+fn numbers_too_long_for_a_plain_label_keep_their_groups_apart() {
+    let yaml = r#"
+group: t
+rules:
+  - name: per_x
+    group_by: [attr.x]
+    window: 10m
+    value: count()
+    condition: ">= 1"
+"#;
+    let mut engine = Engine::new(rules(yaml), EngineConfig::default());
+    let mut out = Vec::new();
+    for (i, x) in [1e40, 1e41, 12.5].into_iter().enumerate() {
+        let mut e = interaction(&format!("e{i}"), i as i64 * 1000, "m", "c");
+        e.attributes.push(("x".into(), llmwatch::event::Scalar::Num(x)));
+        engine.process(e, &mut out);
+    }
+    assert_eq!(states(&out), [("1e40".to_string(), "firing", 0), ("1e41".to_string(), "firing", 1000), ("12.5".to_string(), "firing", 2000)]);
+}

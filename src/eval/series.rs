@@ -206,7 +206,13 @@ impl LabelBuf {
             Value::Bool(false) => "false",
             Value::Num(n) => {
                 let mut cursor = std::io::Cursor::new(&mut self.bytes[..]);
-                let _ = write!(cursor, "{n}");
+                // Numbers whose plain form does not fit (1e40 is 41 digits) are written in
+                // exponent form, which always does: cut to 32 bytes, 1e40 and 1e41 once
+                // shared a label and a group.
+                if write!(cursor, "{n}").is_err() {
+                    cursor.set_position(0);
+                    let _ = write!(cursor, "{n:e}");
+                }
                 let len = cursor.position() as usize;
                 std::str::from_utf8(&self.bytes[..len]).unwrap_or("")
             }

@@ -46,15 +46,20 @@ pub fn value_of(key: i32) -> f64 {
         return 0.0;
     }
     let k = key.abs() - OFFSET;
-    let v = 2.0 * (k as f64 * LN_GAMMA).exp() / (GAMMA + 1.0);
+    // γ^k times 2/(γ+1) < 1, in that order: doubling first overflowed to infinity for
+    // values above ~9e307. The very top bucket's γ^k itself can exceed f64::MAX.
+    let v = ((k as f64 * LN_GAMMA).exp() * (2.0 / (GAMMA + 1.0))).min(f64::MAX);
     if key > 0 { v } else { -v }
 }
 
 /// The nearest-rank definition every percentile here uses: the `p`-th percentile of `n`
 /// values is the `r`-th smallest, `r = ceil(p · n / 100)` clamped to `1..=n`.
-/// `p · n` is computed before the division so that whole-number percentiles are exact.
+/// `p` is read as the decimal the rule wrote: `64.4` is not exactly representable, and
+/// `64.4 · 250 / 100` came out as 161.00000000000003, whose ceiling is one rank too high;
+/// a few ulps of rounding error are taken off before the ceiling.
 pub fn nearest_rank(p: f64, n: u64) -> u64 {
-    let r = (p * n as f64 / 100.0).ceil();
+    let x = p * n as f64 / 100.0;
+    let r = (x - x.abs() * 4.0 * f64::EPSILON).ceil();
     if r.is_nan() || r < 1.0 {
         1
     } else {
@@ -247,6 +252,19 @@ mod tests {
         assert_eq!(nearest_rank(99.0, 1), 1);
         assert_eq!(nearest_rank(0.001, 10), 1);
         assert_eq!(nearest_rank(99.999, 10), 10);
+        // Decimal percentiles whose product with n is whole (once one rank too high).
+        assert_eq!(nearest_rank(64.4, 250), 161);
+        assert_eq!(nearest_rank(99.4, 10_500), 10_437);
+        assert_eq!(nearest_rank(64.4, 251), 162);
+    }
+
+    #[test]
+    fn the_largest_values_have_finite_representatives() {
+        for v in [8.5e307, 9e307, 1e308, f64::MAX] {
+            let r = value_of(key_of(v));
+            assert!(r.is_finite() && ((r - v) / v).abs() <= RELATIVE_ACCURACY, "{v} -> {r}");
+            assert_eq!(value_of(key_of(-v)), -r);
+        }
     }
 
     #[test]
