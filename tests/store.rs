@@ -181,6 +181,15 @@ fn state_inspect_prints_partitions_offsets_windows_and_alerts() {
     assert!(text.contains("      refusal_rate                     "), "{text}");
     assert!(text.contains("refusal_rate                     gpt-4o-mini"), "{text}");
     assert!(text.contains("outbox: 0 notification(s) undelivered"), "{text}");
+    // A directory that holds no store is refused, and left as it was.
+    let empty = dir.path().join("not-a-store");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("conf"), "garbage").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_llmwatch")).args(["state", "inspect", "--store"]).arg(&empty).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no state store at"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(empty.join("conf")).unwrap(), "garbage");
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 1);
 }
 
 #[test]

@@ -24,8 +24,10 @@ pub struct InspectArgs {
 
 pub fn run(cmd: StateCommand) -> anyhow::Result<ExitCode> {
     let StateCommand::Inspect(args) = cmd;
-    if !args.store.exists() {
-        anyhow::bail!("no state store at {}", args.store.display());
+    // Opening creates a store: a mistyped path must not become an empty one (sled even
+    // overwrote a stray `conf` file there).
+    if !(args.store.join("conf").is_file() && args.store.join("db").is_file()) {
+        anyhow::bail!("no state store at {} (a store directory holds sled's `conf` and `db`)", args.store.display());
     }
     let store = Store::open(&args.store)?;
     let r = store.inspect()?;
