@@ -116,10 +116,14 @@ async fn transitions_equal_replay_and_bad_messages_are_skipped() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let lines = stream(60, 11);
-    let topic = support::new_topic("daemon-e2e", 1).await;
-    support::produce(&topic, lines.clone()).await;
     let expected = replay(&lines, dir.path());
     assert!(expected.iter().any(|t| t["state"] == "firing"));
+    // One event ten years ahead of the clock: accepted, it would have made every later
+    // event of the partition late (and the transitions below would be missing).
+    let mut lines = lines;
+    lines.insert(150, ("bad".to_string(), r#"{"event_id":"future","timestamp":"2036-11-27T12:00:00Z","kind":"interaction"}"#.to_string()));
+    let topic = support::new_topic("daemon-e2e", 1).await;
+    support::produce(&topic, lines.clone()).await;
 
     let dead_letters = support::new_topic("daemon-dlq", 1).await;
     let config = write_config_dlq(dir.path(), &topic, &support::unique_name("g"), Some(&dead_letters));
@@ -132,10 +136,11 @@ async fn transitions_equal_replay_and_bad_messages_are_skipped() {
 
     let log = std::fs::read_to_string(&log).unwrap();
     let skipped: Vec<&str> = log.lines().filter(|l| l.contains("Bad message skipped")).collect();
-    assert_eq!(skipped.len(), 3, "{log}");
+    assert_eq!(skipped.len(), 4, "{log}");
     assert!(skipped.iter().any(|l| l.contains("reason=not_json") && l.contains("offset=100")), "{log}");
     assert!(skipped.iter().any(|l| l.contains("reason=missing_field")), "{log}");
-    assert!(skipped.iter().any(|l| l.contains("reason=bad_timestamp")), "{log}");
+    assert!(skipped.iter().any(|l| l.contains("reason=bad_timestamp") && l.contains("not RFC 3339")), "{log}");
+    assert!(skipped.iter().any(|l| l.contains("reason=bad_timestamp") && l.contains("offset=150") && l.contains("ahead of this machine's clock")), "{log}");
 
     // The bad messages were copied to the dead-letter topic with the reason in a header.
     {
@@ -146,17 +151,18 @@ async fn transitions_equal_replay_and_bad_messages_are_skipped() {
         consumer.subscribe(&[&dead_letters]).unwrap();
         let mut got = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(30);
-        while got.len() < 3 && Instant::now() < deadline {
+        while got.len() < 4 && Instant::now() < deadline {
             if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
                 let headers = m.headers().expect("headers");
                 let error = headers.iter().find(|h| h.key == "llmwatch.error").and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned());
                 got.push((String::from_utf8_lossy(m.payload().unwrap()).into_owned(), error.unwrap_or_default()));
             }
         }
-        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got.len(), 4, "{got:?}");
         assert_eq!(got[0].0, "not json at all");
         assert!(got[0].1.starts_with("not_json:"), "{got:?}");
-        assert!(got[1].1.starts_with("missing_field:"), "{got:?}");
+        assert!(got[1].1.starts_with("bad_timestamp:") && got[1].0.contains("2036"), "{got:?}");
+        assert!(got[2].1.starts_with("missing_field:"), "{got:?}");
     }
 
     // What the store holds afterwards: the partition's next offset is the end of the topic.

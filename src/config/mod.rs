@@ -83,6 +83,10 @@ pub struct Limits {
     /// librdkafka's prefetch queue, in KiB (`queued.max.messages.kbytes`): the bound on
     /// memory held for messages not yet processed.
     pub prefetch_kbytes: usize,
+    /// An event timestamped further ahead of this machine's clock is rejected as
+    /// `bad_timestamp` (and dead-lettered): accepted, it would move its partition's clock
+    /// ahead and make every later event of that partition "late".
+    pub max_future: Duration,
 }
 
 /// The whole daemon config.
@@ -102,7 +106,7 @@ const TOP_KEYS: &[&str] = &["kafka", "store", "rules", "engine", "limits", "rece
 const KAFKA_KEYS: &[&str] = &["brokers", "topics", "group_id", "dead_letter_topic", "max_message_bytes", "properties"];
 const STORE_KEYS: &[&str] = &["path", "checkpoint_interval"];
 const RULES_KEYS: &[&str] = &["paths"];
-const LIMITS_KEYS: &[&str] = &["shutdown_timeout", "prefetch_kbytes"];
+const LIMITS_KEYS: &[&str] = &["shutdown_timeout", "prefetch_kbytes", "max_future"];
 const ENGINE_KEYS: &[&str] = &["allowed_lateness", "tick", "samples", "max_series", "dedup", "attribution", "signals"];
 
 impl Config {
@@ -184,7 +188,7 @@ impl Config {
                 engine.signals = v;
             }
         }
-        let mut limits = Limits { shutdown_timeout: Duration::from_secs(10), prefetch_kbytes: 16 * 1024 };
+        let mut limits = Limits { shutdown_timeout: Duration::from_secs(10), prefetch_kbytes: 16 * 1024, max_future: Duration::from_secs(3600) };
         if let Some(t) = c.section(&table, "limits", false) {
             c.known_keys(t, "limits", LIMITS_KEYS);
             if let Some(d) = c.optional_duration(t, "limits", "shutdown_timeout") {
@@ -192,6 +196,9 @@ impl Config {
             }
             if let Some(n) = c.optional_positive(t, "limits", "prefetch_kbytes") {
                 limits.prefetch_kbytes = n;
+            }
+            if let Some(d) = c.optional_duration(t, "limits", "max_future") {
+                limits.max_future = d;
             }
         }
         let notify = NotifyConfig::decode(&table, &mut c, base);

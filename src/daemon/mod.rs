@@ -33,7 +33,7 @@ use crate::config::Config;
 use crate::eval::{Engine, PartitionId, Transition};
 use crate::notify::outbox::FLAP_KEY;
 use crate::notify::{Outbox, Sender, SenderHandle, Stager};
-use crate::event::{DecodeErrorReason, Decoder};
+use crate::event::{DecodeError, DecodeErrorReason, Decoder};
 use crate::rules::{LoadOptions, load_files};
 use crate::source::jsonl::excerpt;
 use crate::time::wall_clock_ms;
@@ -429,7 +429,19 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
                     st.finish_rebuild(&tp, offset);
                 }
                 let replaying = st.rebuilding.contains_key(&tp);
-                match decoder.decode(payload) {
+                let max_ahead = config.limits.max_future.as_millis();
+                let decoded = decoder.decode(payload).and_then(|event| {
+                    let ahead = event.time_ms.saturating_sub(wall_clock_ms());
+                    if ahead > max_ahead {
+                        Err(DecodeError {
+                            reason: DecodeErrorReason::BadTimestamp,
+                            message: format!("timestamp {} is {} ahead of this machine's clock (limits.max_future is {})", crate::time::format_rfc3339(event.time_ms), crate::time::Duration(ahead), config.limits.max_future),
+                        })
+                    } else {
+                        Ok(event)
+                    }
+                });
+                match decoded {
                     Ok(event) => {
                         let State { engine, pending, rebuilding, .. } = &mut *st;
                         match rebuilding.get_mut(&tp) {
