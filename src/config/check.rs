@@ -33,14 +33,21 @@ impl Checker {
 
     /// A sub-table; `required` sections missing are an error.
     pub fn section<'t>(&mut self, table: &'t toml::Table, key: &str, required: bool) -> Option<&'t toml::Table> {
+        self.section_at(table, "", key, required)
+    }
+
+    /// [`Checker::section`] for a table inside the table at `path`, reported under its
+    /// full key path (`routing.default`, not `default`).
+    pub fn section_at<'t>(&mut self, table: &'t toml::Table, path: &str, key: &str, required: bool) -> Option<&'t toml::Table> {
         match table.get(key) {
             Some(toml::Value::Table(t)) => Some(t),
             Some(_) => {
-                self.error(key, "expected a table");
+                self.error(join(path, key), "expected a table");
                 None
             }
             None if required => {
-                self.error(key, format!("missing section [{key}]"));
+                let at = join(path, key);
+                self.error(at.clone(), format!("missing section [{at}]"));
                 None
             }
             None => None,

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 pub use check::Checker;
 pub use secret::{Secret, SecretError};
 
+use crate::event::{AttributionConfig, DedupConfig};
+
 use crate::eval::EngineConfig;
 use crate::notify::NotifyConfig;
 use crate::time::Duration;
@@ -135,6 +137,15 @@ impl Config {
             if t.contains_key("topics") && topics.is_empty() {
                 c.error("kafka.topics", "expected at least one topic");
             }
+            if topics.iter().any(|t| t.trim().is_empty()) {
+                c.error("kafka.topics", "a topic name must not be empty");
+            }
+            // Empty names pass TOML and fail in librdkafka with messages naming no key.
+            for key in ["group_id", "dead_letter_topic"] {
+                if c.optional::<String>(t, "kafka", key).is_some_and(|v| v.trim().is_empty()) {
+                    c.error(format!("kafka.{key}"), "must not be empty");
+                }
+            }
             KafkaConfig {
                 brokers: c.required_nonempty(t, "kafka", "brokers").unwrap_or_default(),
                 topics,
@@ -147,6 +158,9 @@ impl Config {
         let store = c.section(&table, "store", true).map(|t| {
             c.known_keys(t, "store", STORE_KEYS);
             let path: PathBuf = c.required(t, "store", "path").unwrap_or_default();
+            if t.contains_key("path") && path.as_os_str().is_empty() {
+                c.error("store.path", "must not be empty");
+            }
             StoreConfig {
                 path: base.join(path),
                 checkpoint_interval: c.optional_duration(t, "store", "checkpoint_interval").unwrap_or(Duration::from_secs(1)),
@@ -178,10 +192,16 @@ impl Config {
             if let Some(n) = c.optional_positive(t, "engine", "max_series") {
                 engine.max_series = n;
             }
-            if let Some(v) = c.optional(t, "engine", "dedup") {
+            if let Some(v) = c.optional::<DedupConfig>(t, "engine", "dedup") {
+                if v.max_ids == 0 {
+                    c.error("engine.dedup.max_ids", "expected a whole number greater than 0 (0 would turn duplicate detection off)");
+                }
                 engine.dedup = v;
             }
-            if let Some(v) = c.optional(t, "engine", "attribution") {
+            if let Some(v) = c.optional::<AttributionConfig>(t, "engine", "attribution") {
+                if v.max_entries == 0 {
+                    c.error("engine.attribution.max_entries", "expected a whole number greater than 0");
+                }
                 engine.attribution = v;
             }
             if let Some(v) = c.optional(t, "engine", "signals") {
@@ -337,6 +357,50 @@ prefetch_kbytes = "big"
             assert!(text.iter().any(|t| t.starts_with(want)), "missing {want:?} in {text:#?}");
         }
         assert_eq!(text.len(), expect.len(), "{text:#?}");
+    }
+
+    #[test]
+    fn empty_names_partial_engine_tables_and_nested_sections_are_checked_by_key_path() {
+        let text = r#"
+[kafka]
+brokers = "localhost:9092"
+topics = ["events", " "]
+group_id = ""
+dead_letter_topic = ""
+
+[store]
+path = ""
+
+[rules]
+paths = ["rules"]
+
+[engine]
+dedup = { horizon = "2h" }
+attribution = { max_entriez = 5 }
+
+[routing]
+default = "team"
+"#;
+        let errors = Config::parse(text, Path::new(".")).unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        let expect = [
+            "kafka.topics: a topic name must not be empty",
+            "kafka.group_id: must not be empty",
+            "kafka.dead_letter_topic: must not be empty",
+            "store.path: must not be empty",
+            "engine.attribution: unknown field `max_entriez`",
+            "routing.default: expected a table",
+        ];
+        for want in expect {
+            assert!(text.iter().any(|t| t.starts_with(want)), "missing {want:?} in {text:#?}");
+        }
+        assert_eq!(text.len(), expect.len(), "{text:#?}");
+        // A partial table keeps the defaults of what it leaves out; zero is refused.
+        let ok = GOOD.replace("dedup = { horizon = \"2h\", max_ids = 5000 }", "dedup = { horizon = \"2h\" }");
+        assert_eq!(Config::parse(&ok, Path::new(".")).unwrap().engine.dedup.max_ids, DedupConfig::default().max_ids);
+        let zero = GOOD.replace("max_ids = 5000", "max_ids = 0");
+        let errors = Config::parse(&zero, Path::new(".")).unwrap_err();
+        assert!(errors[0].to_string().starts_with("engine.dedup.max_ids: expected a whole number greater than 0"), "{errors:?}");
     }
 
     #[test]

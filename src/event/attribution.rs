@@ -15,6 +15,7 @@ use super::{Event, EventKind, Scalar};
 use crate::time::{Duration, Millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AttributionConfig {
     /// How long after an interaction its feedback can still be attributed.
     pub ttl: Duration,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::time::{Duration, Millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DedupConfig {
     /// How long (event time) an id is remembered.
     pub horizon: Duration,

@@ -154,7 +154,7 @@ impl NotifyConfig {
         if let Some(d) = c.optional_duration(t, "routing", "group_wait") {
             n.group_wait = d;
         }
-        if let Some(d) = c.section(t, "default", false) {
+        if let Some(d) = c.section_at(t, "routing", "default", false) {
             for sev in d.keys() {
                 let path = format!("routing.default.{sev}");
                 let Some(severity) = Severity::parse(sev) else {
