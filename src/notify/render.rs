@@ -74,7 +74,12 @@ impl Templates {
             let source = overrides.get(*name).cloned().unwrap_or_else(|| source.to_string());
             env.add_template_owned(name.to_string(), source).map_err(|e| TemplateError { name: name.to_string(), reason: e.to_string() })?;
         }
-        Ok(Templates { env: Arc::new(env) })
+        let templates = Templates { env: Arc::new(env) };
+        // minijinja finds an unknown filter or a missing include only when rendering: render
+        // a sample message now, so such a template is a config error, not a failed delivery
+        // of every notification.
+        templates.message(&sample_notifications()).map_err(|e| TemplateError { reason: format!("does not render a sample message: {}", e.reason), ..e })?;
+        Ok(templates)
     }
 
     /// Defaults, replaced by the files of `dir` named like a template (`title`, `alert.md`,
@@ -155,6 +160,39 @@ impl Templates {
         }
         a
     }
+}
+
+/// A firing and a resolved alert with every field set, for the check render.
+fn sample_notifications() -> Vec<Notification> {
+    use super::notification::RuleFacts;
+    use crate::eval::{AlertState, Sample, Transition};
+    let at = 1_767_225_600_000;
+    let one = |kind, state| Notification {
+        kind,
+        settled: false,
+        rule: RuleFacts {
+            severity: "page".into(),
+            description: Some("Share of answers that refuse".into()),
+            business_value: Some("Over-refusal blocks customers".into()),
+            condition: "> 0.08".into(),
+            window: "10m".into(),
+            labels: BTreeMap::new(),
+            annotations: [("runbook".to_string(), "https://runbooks.example.com/refusals".to_string())].into(),
+        },
+        transition: Transition {
+            rule: "refusal_rate".into(),
+            group: vec![("model".into(), "gpt-4o".into())],
+            state,
+            at_ms: at,
+            value: Some(0.12),
+            threshold: 0.08,
+            events: 812,
+            samples: vec![Sample { id: "ev-1".into(), excerpt: Some("I cannot help with that.".into()) }],
+            reminder: false,
+            firing_since_ms: Some(at),
+        },
+    };
+    vec![one(Kind::Firing, AlertState::Firing), one(Kind::Resolved, AlertState::Resolved)]
 }
 
 /// A rendered message: the pieces each transport assembles.
@@ -307,6 +345,12 @@ pub(crate) mod tests {
         assert_eq!(t.message(&[notification(Kind::Firing, AlertState::Firing)]).unwrap().title, "1 alert(s)");
         let e = Templates::build(&[("title".to_string(), "{% if %}".to_string())].into()).unwrap_err();
         assert_eq!(e.name, "title");
+        // These compile and fail only when rendered: found when the templates load.
+        let e = Templates::build(&[("title".to_string(), "{{ alerts[0].rule | nosuchfilter }}".to_string())].into()).unwrap_err();
+        assert_eq!(e.name, "title");
+        assert!(e.reason.contains("does not render a sample message") && e.reason.contains("nosuchfilter"), "{}", e.reason);
+        let e = Templates::build(&[("email.txt".to_string(), "{% include \"x\" %}".to_string())].into()).unwrap_err();
+        assert_eq!(e.name, "email.txt");
     }
 
     #[test]
