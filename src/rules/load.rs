@@ -380,6 +380,13 @@ fn load_rule(node: &Node<'_>, src: &str, group: &str, file: &Path, opts: &LoadOp
                     for (k, _, v) in es {
                         match v.scalar_text() {
                             Some(t) => {
+                                // Annotations are templates (docs/notifications.md): one that
+                                // does not compile would be shown raw in every message.
+                                if key == "annotations"
+                                    && let Err(e) = minijinja::Environment::new().template_from_str(&t)
+                                {
+                                    r.node(&v, format!("`annotations.{k}` is not a valid template: {}", e.detail().unwrap_or("syntax error")));
+                                }
                                 out.insert(k, t);
                             }
                             None => r.node(&v, format!("expected text for `{key}.{k}`, found {}", v.kind_name())),
@@ -554,6 +561,24 @@ rules:
         // so the diagnostic points at the scalar (these once pointed two columns short).
         assert_eq!(at, [(4, 28), (9, 11), (14, 11)], "{diags:?}");
         assert!(diags.iter().all(|d| d.message.contains("modle")), "{diags:?}");
+    }
+
+    #[test]
+    fn an_annotation_that_is_not_a_valid_template_is_reported_where_it_is() {
+        let yaml = r#"group: g
+rules:
+  - name: a
+    window: 1m
+    value: count()
+    condition: '> 1'
+    annotations:
+      runbook: https://example.com/{{ model }}
+      summary: "{{ value  of {% if %}"
+"#;
+        let (_, diags) = crate::rules::load_sources(&[("r.yaml".into(), yaml.to_string())], &crate::rules::LoadOptions::default());
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!((diags[0].line, diags[0].column), (9, 16), "{diags:?}");
+        assert!(diags[0].message.starts_with("`annotations.summary` is not a valid template"), "{diags:?}");
     }
 
     #[test]
