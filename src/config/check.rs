@@ -107,4 +107,14 @@ impl Checker {
             }
         }
     }
+
+    /// [`Checker::optional_duration`] that must be longer than zero.
+    pub fn optional_positive_duration(&mut self, table: &toml::Table, path: &str, key: &str) -> Option<Duration> {
+        let d = self.optional_duration(table, path, key)?;
+        if d.as_millis() <= 0 {
+            self.error(join(path, key), "expected a duration longer than 0");
+            return None;
+        }
+        Some(d)
+    }
 }

@@ -163,7 +163,7 @@ impl Config {
             }
             StoreConfig {
                 path: base.join(path),
-                checkpoint_interval: c.optional_duration(t, "store", "checkpoint_interval").unwrap_or(Duration::from_secs(1)),
+                checkpoint_interval: c.optional_positive_duration(t, "store", "checkpoint_interval").unwrap_or(Duration::from_secs(1)),
             }
         });
         let rules = c.section(&table, "rules", true).map(|t| {
@@ -211,13 +211,13 @@ impl Config {
         let mut limits = Limits { shutdown_timeout: Duration::from_secs(10), prefetch_kbytes: 16 * 1024, max_future: Duration::from_secs(3600) };
         if let Some(t) = c.section(&table, "limits", false) {
             c.known_keys(t, "limits", LIMITS_KEYS);
-            if let Some(d) = c.optional_duration(t, "limits", "shutdown_timeout") {
+            if let Some(d) = c.optional_positive_duration(t, "limits", "shutdown_timeout") {
                 limits.shutdown_timeout = d;
             }
             if let Some(n) = c.optional_positive(t, "limits", "prefetch_kbytes") {
                 limits.prefetch_kbytes = n;
             }
-            if let Some(d) = c.optional_duration(t, "limits", "max_future") {
+            if let Some(d) = c.optional_positive_duration(t, "limits", "max_future") {
                 limits.max_future = d;
             }
         }
@@ -370,6 +370,7 @@ dead_letter_topic = ""
 
 [store]
 path = ""
+checkpoint_interval = "0s"
 
 [rules]
 paths = ["rules"]
@@ -388,6 +389,7 @@ default = "team"
             "kafka.group_id: must not be empty",
             "kafka.dead_letter_topic: must not be empty",
             "store.path: must not be empty",
+            "store.checkpoint_interval: expected a duration longer than 0",
             "engine.attribution: unknown field `max_entriez`",
             "routing.default: expected a table",
         ];
