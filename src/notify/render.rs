@@ -162,12 +162,12 @@ impl Templates {
     }
 }
 
-/// A firing and a resolved alert with every field set, for the check render.
-fn sample_notifications() -> Vec<Notification> {
+/// An alert with every field set — an annotation template, a sample with personal data to
+/// redact — for the check render when templates load (and for tests).
+pub(crate) fn sample_notification(kind: Kind, state: crate::eval::AlertState) -> Notification {
     use super::notification::RuleFacts;
-    use crate::eval::{AlertState, Sample, Transition};
-    let at = 1_767_225_600_000;
-    let one = |kind, state| Notification {
+    use crate::eval::{Sample, Transition};
+    Notification {
         kind,
         settled: false,
         rule: RuleFacts {
@@ -177,22 +177,30 @@ fn sample_notifications() -> Vec<Notification> {
             condition: "> 0.08".into(),
             window: "10m".into(),
             labels: BTreeMap::new(),
-            annotations: [("runbook".to_string(), "https://runbooks.example.com/refusals".to_string())].into(),
+            annotations: [
+                ("runbook".to_string(), "https://runbooks.example.com/refusals".to_string()),
+                ("summary".to_string(), "{{ value }} of answers from {{ model }} are refusals".to_string()),
+            ]
+            .into(),
         },
         transition: Transition {
             rule: "refusal_rate".into(),
             group: vec![("model".into(), "gpt-4o".into())],
             state,
-            at_ms: at,
-            value: Some(0.12),
+            at_ms: 1_767_225_600_000,
+            value: Some(0.123456),
             threshold: 0.08,
             events: 812,
-            samples: vec![Sample { id: "ev-1".into(), excerpt: Some("I cannot help with that.".into()) }],
+            samples: vec![Sample { id: "ev-1".into(), excerpt: Some("Call me at +33 6 12 34 56 78 or jean@example.fr <b>".into()) }],
             reminder: false,
-            firing_since_ms: Some(at),
+            firing_since_ms: Some(1_767_225_000_000),
         },
-    };
-    vec![one(Kind::Firing, AlertState::Firing), one(Kind::Resolved, AlertState::Resolved)]
+    }
+}
+
+fn sample_notifications() -> Vec<Notification> {
+    use crate::eval::AlertState;
+    vec![sample_notification(Kind::Firing, AlertState::Firing), sample_notification(Kind::Resolved, AlertState::Resolved)]
 }
 
 /// A rendered message: the pieces each transport assembles.
@@ -278,39 +286,10 @@ pub fn is_problem(kind: Kind) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::eval::{AlertState, Sample, Transition};
-    use crate::notify::notification::RuleFacts;
+    use crate::eval::AlertState;
 
     pub(crate) fn notification(kind: Kind, state: AlertState) -> Notification {
-        Notification {
-            kind,
-            settled: false,
-            rule: RuleFacts {
-                severity: "page".into(),
-                description: Some("Share of answers that refuse".into()),
-                business_value: Some("Over-refusal blocks customers".into()),
-                condition: "> 0.08".into(),
-                window: "10m".into(),
-                labels: BTreeMap::new(),
-                annotations: [
-                    ("runbook".to_string(), "https://runbooks.example.com/refusals".to_string()),
-                    ("summary".to_string(), "{{ value }} of answers from {{ model }} are refusals".to_string()),
-                ]
-                .into(),
-            },
-            transition: Transition {
-                rule: "refusal_rate".into(),
-                group: vec![("model".into(), "gpt-4o".into())],
-                state,
-                at_ms: 1_767_225_600_000,
-                value: Some(0.123456),
-                threshold: 0.08,
-                events: 812,
-                samples: vec![Sample { id: "ev-1".into(), excerpt: Some("Call me at +33 6 12 34 56 78 or jean@example.fr <b>".into()) }],
-                reminder: false,
-                firing_since_ms: Some(1_767_225_000_000),
-            },
-        }
+        sample_notification(kind, state)
     }
 
     #[test]
