@@ -42,6 +42,14 @@ rules:
     condition: ">= 3"
 "#;
 
+/// A rule entry (for a `rules:` list): fires when a model has sent nothing for 5 minutes.
+const SILENT_PER_MODEL: &str = r#"  - name: silent
+    group_by: [model]
+    window: 5m
+    value: absent()
+    condition: "== 1"
+"#;
+
 fn states(out: &[Transition]) -> Vec<(String, &'static str, i64)> {
     out.iter().map(|t| (t.group.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(","), t.state.as_str(), t.at_ms)).collect()
 }
@@ -86,16 +94,8 @@ rules:
 
 #[test]
 fn ticks_fire_absent_and_resolve_without_traffic() {
-    let yaml = r#"
-group: t
-rules:
-  - name: silent
-    group_by: [model]
-    window: 5m
-    value: absent()
-    condition: "== 1"
-"#;
-    let mut engine = Engine::new(rules(yaml), EngineConfig::default());
+    let yaml = format!("group: t\nrules:\n{SILENT_PER_MODEL}");
+    let mut engine = Engine::new(rules(&yaml), EngineConfig::default());
     let mut out = Vec::new();
     engine.process(interaction("a", 0, "m", "c"), &mut out);
     engine.advance_to(4 * MIN, &mut out);
@@ -260,25 +260,9 @@ fn a_partition_consumed_late_does_not_lose_its_events_to_a_faster_one() {
 
 #[test]
 fn a_gap_of_millennia_in_event_time_is_crossed_without_running_every_tick() {
-    let yaml = r#"
-group: t
-rules:
-  - name: busy
-    group_by: [model]
-    window: 10m
-    bin: 1m
-    value: count()
-    condition: ">= 3"
-    for: 2m
-    keep_firing_for: 3m
-  - name: silent
-    group_by: [model]
-    window: 5m
-    value: absent()
-    condition: "== 1"
-"#;
-    let start = |out: &mut Vec<Transition>| {
-        let mut engine = Engine::new(rules(yaml), EngineConfig::default());
+    let yaml = format!("{COUNT_PER_MODEL}    for: 2m\n    keep_firing_for: 3m\n{SILENT_PER_MODEL}");
+    let start = move |out: &mut Vec<Transition>| {
+        let mut engine = Engine::new(rules(&yaml), EngineConfig::default());
         for (i, t) in [0, 1000, 2000].into_iter().enumerate() {
             engine.process(interaction(&format!("e{i}"), t, "m", "c"), out);
         }
