@@ -45,41 +45,71 @@ const RULE_KEYS: &[&str] = &[
 ];
 
 /// Expands directories (recursively, `*.yaml`/`*.yml`, sorted) and keeps files as given.
+/// Each file is read once however it is reached (named twice, or through a symlink).
+/// Inside a directory, hidden entries are skipped (so are the `..data` and `..2026_…`
+/// entries of a mounted Kubernetes ConfigMap, whose files are also linked at the top) and
+/// symlinks to directories are not followed (a link to `.` or `..` looped or walked the
+/// whole disk), as `find` does without `-L`.
 pub fn rule_files_in(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            collect_dir(p, &mut out, &mut errors);
-        } else if p.is_file() {
-            out.push(p.clone());
-        } else {
-            errors.push(Diagnostic {
-                file: p.clone(),
-                line: 0,
-                column: 0,
-                message: "no such file or directory".into(),
-            });
-        }
-    }
+    let (out, errors) = rule_files_and_errors(paths);
     if errors.is_empty() { Ok(out) } else { Err(errors) }
 }
 
-fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            errors.push(Diagnostic { file: dir.into(), line: 0, column: 0, message: e.to_string() });
-            return;
-        }
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
+/// The files of `paths`, and a diagnostic for each path that cannot be read: both, so one
+/// missing path does not hide the problems of the others.
+fn rule_files_and_errors(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+    let mut walk = Walk::default();
     for p in paths {
         if p.is_dir() {
-            collect_dir(&p, out, errors);
-        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
-            out.push(p);
+            walk.dir(p);
+        } else if p.is_file() {
+            walk.file(p.clone());
+        } else {
+            walk.errors.push(Diagnostic { file: p.clone(), line: 0, column: 0, message: "no such file or directory".into() });
+        }
+    }
+    (walk.files, walk.errors)
+}
+
+#[derive(Default)]
+struct Walk {
+    files: Vec<PathBuf>,
+    errors: Vec<Diagnostic>,
+    /// Canonical paths of the files taken and the directories entered.
+    seen: std::collections::HashSet<PathBuf>,
+}
+
+impl Walk {
+    fn file(&mut self, p: PathBuf) {
+        if self.seen.insert(std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone())) {
+            self.files.push(p);
+        }
+    }
+
+    fn dir(&mut self, dir: &Path) {
+        if !self.seen.insert(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())) {
+            return;
+        }
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => {
+                self.errors.push(Diagnostic { file: dir.into(), line: 0, column: 0, message: e.to_string() });
+                return;
+            }
+        };
+        let mut paths: Vec<(PathBuf, bool)> = entries.filter_map(|e| e.ok().map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_symlink())))).collect();
+        paths.sort();
+        for (p, link) in paths {
+            if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')) {
+                continue;
+            }
+            if p.is_dir() {
+                if !link {
+                    self.dir(&p);
+                }
+            } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                self.file(p);
+            }
         }
     }
 }
@@ -87,12 +117,8 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic>)
 /// Loads rule files and directories. Returns the rules of every file that had no problem,
 /// and every problem found (sorted by file, line, column).
 pub fn load_files(paths: &[PathBuf], opts: &LoadOptions) -> (RuleSet, Vec<Diagnostic>) {
-    let files = match rule_files_in(paths) {
-        Ok(f) => f,
-        Err(d) => return (RuleSet::default(), d),
-    };
+    let (files, mut diags) = rule_files_and_errors(paths);
     let mut sources = Vec::new();
-    let mut diags = Vec::new();
     for file in files {
         match std::fs::read_to_string(&file) {
             Ok(s) => sources.push((file, s)),
@@ -579,6 +605,33 @@ rules:
         assert_eq!(diags.len(), 1, "{diags:?}");
         assert_eq!((diags[0].line, diags[0].column), (9, 16), "{diags:?}");
         assert!(diags[0].message.starts_with("`annotations.summary` is not a valid template"), "{diags:?}");
+    }
+
+    #[test]
+    fn each_rule_file_is_read_once_however_it_is_reached_and_every_bad_path_is_reported() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // A mounted ConfigMap: the file, in a timestamped directory reached through `..data`.
+        std::fs::create_dir(root.join("..2026_11_29")).unwrap();
+        std::fs::write(root.join("..2026_11_29/a.yaml"), "group: g\nrules:\n  - name: burst\n    window: 1m\n    value: count()\n    condition: '> 1'\n").unwrap();
+        symlink("..2026_11_29", root.join("..data")).unwrap();
+        symlink("..data/a.yaml", root.join("a.yaml")).unwrap();
+        // A symlink loop, and a link to the parent.
+        symlink(".", root.join("self")).unwrap();
+        symlink("..", root.join("up")).unwrap();
+        let files = rule_files_in(&[root.to_path_buf(), root.join("a.yaml")]).unwrap();
+        assert_eq!(files, [root.join("a.yaml")]);
+        let (set, diags) = load_files(&[root.to_path_buf(), root.join("a.yaml")], &LoadOptions::default());
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(set.rules.len(), 1);
+        // A missing path is reported beside the problems of the others, not instead of them.
+        std::fs::write(root.join("bad.yaml"), "group: g\nrules:\n  - name: other\n    window: soon\n    value: count()\n    condition: '> 1'\n").unwrap();
+        let (_, diags) = load_files(&[root.join("missing"), root.join("bad.yaml")], &LoadOptions::default());
+        let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert!(text.iter().any(|t| t.contains("missing:0:0: no such file or directory")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("bad.yaml:4:") && t.contains("soon")), "{text:?}");
     }
 
     #[test]
