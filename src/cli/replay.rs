@@ -80,12 +80,21 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             }
         },
         100_000,
-    )?;
+    )
+    .with_context(|| format!("cannot read {}", args.events.display()))?;
     if let Some(e) = write_error {
         return Err(e.into());
     }
     out.flush()?;
-    if !args.quiet {
+    // Bad lines are reported even with -q: quiet means no progress, not unreported input.
+    if args.quiet {
+        if !report.bad.counts.is_empty() {
+            eprintln!("{}", report.bad.describe());
+            for bad in &report.bad.examples {
+                eprintln!("  line {}: {} — {}", bad.line, bad.error, bad.excerpt);
+            }
+        }
+    } else {
         let secs = started.elapsed().as_secs_f64();
         let s = report.stats;
         eprintln!(

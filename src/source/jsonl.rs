@@ -103,7 +103,7 @@ impl<R: BufRead> JsonlEvents<R> {
     /// is drained, not buffered, so a multi-gigabyte line cannot exhaust memory.
     fn read_line(&mut self) -> std::io::Result<Option<usize>> {
         self.buf.clear();
-        let limit = self.decoder.max_bytes() + 1;
+        let limit = self.decoder.max_bytes().saturating_add(1);
         let mut total = 0usize;
         loop {
             let chunk = self.reader.fill_buf()?;
@@ -145,7 +145,7 @@ impl<R: BufRead> Iterator for JsonlEvents<R> {
             }
             // Oversize first: only a prefix of a long line is kept, and a blank prefix
             // would have hidden the rest of the line (dropped uncounted).
-            let oversize = total > self.decoder.max_bytes() + 2;
+            let oversize = total > self.decoder.max_bytes().saturating_add(2);
             if !oversize && self.buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
