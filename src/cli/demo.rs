@@ -23,8 +23,9 @@ pub struct DemoArgs {
     /// have been sent.
     #[arg(long, default_value = "llmwatch-demo")]
     pub out: PathBuf,
-    /// Real seconds the 3 hours of simulated traffic take (0 = as fast as possible).
-    #[arg(long, default_value_t = 20.0)]
+    /// Real seconds the 3 hours of simulated traffic take (0 = as fast as possible; at
+    /// most 3 hours, real time).
+    #[arg(long, default_value_t = 20.0, value_parser = parse_seconds)]
     pub seconds: f64,
     /// Seed of the generator (same seed, same stream).
     #[arg(long, default_value_t = 42)]
@@ -188,6 +189,13 @@ fn minutes(ms: Millis) -> String {
     format!("{}m{:02}s", ms / MINUTE, (ms % MINUTE) / 1000)
 }
 
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=10_800.0).contains(&x) => Ok(x),
+        _ => Err(format!("expected seconds from 0 to 10800, got {s:?}")),
+    }
+}
+
 /// Removes the messages an earlier demo run wrote, and only those: `--out .` must not wipe
 /// a project's own `messages/` directory. Anything else there stops the demo before it
 /// deletes a thing.
@@ -219,6 +227,18 @@ fn clear_previous_messages(dir: &std::path::Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::clear_previous_messages;
+
+    #[test]
+    fn the_pace_is_a_finite_number_of_seconds() {
+        assert_eq!(super::parse_seconds("20"), Ok(20.0));
+        for bad in ["inf", "NaN", "-5", "1e300", "soon"] {
+            assert!(super::parse_seconds(bad).is_err(), "{bad}");
+        }
+        assert_eq!(crate::cli::generate::parse_rate("40"), Ok(40.0));
+        for bad in ["inf", "NaN", "-5", "0", "1e12"] {
+            assert!(crate::cli::generate::parse_rate(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn only_the_demos_own_messages_are_cleared() {

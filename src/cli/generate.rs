@@ -22,8 +22,9 @@ pub struct GenerateArgs {
     /// Length of the stream.
     #[arg(long, default_value = "3h", value_parser = parse_duration)]
     pub duration: Duration,
-    /// New conversations per minute (each has 1–3 turns, feedback and an outcome).
-    #[arg(long, default_value_t = 40.0)]
+    /// New conversations per minute (each has 1–3 turns, feedback and an outcome), up to
+    /// 100 000.
+    #[arg(long, default_value_t = 40.0, value_parser = parse_rate)]
     pub rate: f64,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -39,12 +40,30 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Duration::parse(s).map_err(|e| e.to_string())
 }
 
+/// A positive, finite rate: `inf` generated conversations forever before writing one.
+pub(crate) fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r > 0.0 && r <= 100_000.0 => Ok(r),
+        _ => Err(format!("expected a number of conversations per minute above 0 and at most 100000, got {s:?}")),
+    }
+}
+
 pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let start = parse_rfc3339(&args.start).with_context(|| format!("--start {:?} is not RFC 3339", args.start))?;
     let mut scenario = Scenario::baseline(start, args.duration.as_millis(), args.seed);
     scenario.conversations_per_minute = args.rate;
     for spec in &args.incident {
         let (kind, model, from, to) = parse_incident(spec)?;
+        // An incident that cannot happen is a mistake, not an empty stretch of the stream.
+        if let Some(m) = &model
+            && !scenario.models.iter().any(|p| &p.name == m)
+        {
+            let names: Vec<&str> = scenario.models.iter().map(|p| p.name.as_str()).collect();
+            bail!("--incident {spec:?}: unknown model {m:?}; the stream's models are {}", names.join(", "));
+        }
+        if from >= args.duration {
+            bail!("--incident {spec:?} starts at or after the end of the stream (--duration {})", args.duration);
+        }
         scenario = scenario.with_incident(kind, model.as_deref(), start + from.as_millis(), start + to.as_millis());
     }
     let sink: Box<dyn Write> = if args.out.as_os_str() == "-" {
@@ -60,7 +79,10 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::new(sink);
     let mut n = 0u64;
     for e in scenario.events() {
-        serde_json::to_writer(&mut out, &to_json(&e))?;
+        // Through a String, so a closed pipe (`| head`) surfaces as the io::Error main()
+        // treats as success; serde_json's own error hides it.
+        let line = to_json(&e).to_string();
+        out.write_all(line.as_bytes())?;
         out.write_all(b"\n")?;
         n += 1;
     }
