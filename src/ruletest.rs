@@ -144,7 +144,15 @@ fn parse_case(node: &Node<'_>, src: &str, base: &Path, r: &mut Reporter) -> Opti
                 None => r.node(&value, "expected a list of expected transitions"),
             },
             "expect_none" => match value.items(src) {
-                Some(items) => case.expect_none.extend(items.iter().filter_map(|i| i.as_str().map(String::from))),
+                Some(items) => {
+                    for item in items {
+                        match item.as_str() {
+                            Some(rule) => case.expect_none.push(rule.to_string()),
+                            // Dropping it would let the test pass with nothing checked.
+                            None => r.node(&item, format!("expected a rule name, found {}", item.kind_name())),
+                        }
+                    }
+                }
                 None => r.node(&value, "expected a list of rule names"),
             },
             other => r.node(&key_node, format!("unknown key `{other}`{}; expected one of: {}", yaml::suggest(other, TEST_KEYS.iter().copied()), TEST_KEYS.join(", "))),
@@ -358,6 +366,17 @@ mod tests {
             }],
             expect_none: Vec::new(),
         }
+    }
+
+    #[test]
+    fn an_expect_none_entry_that_is_not_a_rule_name_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.yaml");
+        std::fs::write(&path, "rule_files: [r.yaml]\ntests:\n  - name: quiet\n    events: []\n    expect_none:\n      - rule: burst\n      - burst\n").unwrap();
+        let errors = parse_test_file(&path).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!((errors[0].line, errors[0].column), (6, 9), "{errors:?}");
+        assert!(errors[0].message.starts_with("expected a rule name"), "{errors:?}");
     }
 
     #[test]

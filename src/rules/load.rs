@@ -360,7 +360,13 @@ fn load_rule(node: &Node<'_>, src: &str, group: &str, file: &Path, opts: &LoadOp
     let bin = duration("bin", r);
     let for_ = duration("for", r);
     let keep_firing_for = duration("keep_firing_for", r);
-    let repeat_interval = duration("repeat_interval", r);
+    let repeat_interval = duration("repeat_interval", r).map(|d| {
+        // 0s once meant a reminder on every evaluation: every event, every tick.
+        if d.is_some_and(|d| d.as_millis() < 1000) {
+            r.node(&fields["repeat_interval"], "`repeat_interval` must be at least 1s (leave it out for no reminders)");
+        }
+        d
+    });
 
     let value = required("value", r).and_then(|n| {
         let text = n.scalar_text().or_else(|| {
@@ -632,6 +638,15 @@ rules:
         assert_eq!(text.len(), 2, "{text:?}");
         assert!(text.iter().any(|t| t.contains("missing:0:0: no such file or directory")), "{text:?}");
         assert!(text.iter().any(|t| t.contains("bad.yaml:4:") && t.contains("soon")), "{text:?}");
+    }
+
+    #[test]
+    fn repeat_interval_below_a_second_is_refused() {
+        let yaml = "group: g\nrules:\n  - name: a\n    window: 1m\n    value: count()\n    condition: '> 1'\n    repeat_interval: 0s\n";
+        let (_, diags) = crate::rules::load_sources(&[("r.yaml".into(), yaml.to_string())], &crate::rules::LoadOptions::default());
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!((diags[0].line, diags[0].column), (7, 22));
+        assert!(diags[0].message.contains("at least 1s"), "{diags:?}");
     }
 
     #[test]
