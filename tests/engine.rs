@@ -351,3 +351,87 @@ rules:
     }
     assert_eq!(states(&out), [("1e40".to_string(), "firing", 0), ("1e41".to_string(), "firing", 1000), ("12.5".to_string(), "firing", 2000)]);
 }
+
+/// The store as a map of window records, kept by applying incremental checkpoints.
+#[derive(Default)]
+struct StoredWindows(std::collections::BTreeMap<(String, Vec<String>), llmwatch::eval::WindowRecord>);
+
+impl StoredWindows {
+    fn checkpoint(&mut self, engine: &mut Engine, partition: u32) {
+        if let Some(c) = engine.partition_changes(partition, false) {
+            for r in c.removed {
+                self.0.remove(&r);
+            }
+            for w in c.windows {
+                self.0.insert((w.rule.clone(), w.labels.clone()), w);
+            }
+        }
+    }
+}
+
+#[test]
+fn an_alert_held_by_keep_firing_for_is_checkpointed_when_its_condition_stops() {
+    use llmwatch::eval::PartitionSnapshot;
+    let yaml = "group: g\nrules:\n  - name: busy\n    group_by: [model]\n    window: 1m\n    value: count()\n    condition: '> 0'\n    keep_firing_for: 5m\n";
+    let mut a = Engine::new(rules(yaml), EngineConfig::default());
+    a.track_removed();
+    let mut stored = StoredWindows::default();
+    let mut out = Vec::new();
+    for i in 0..5 {
+        a.process_from(0, interaction(&format!("e{i}"), 1_000 + i * 1000, "m", "c"), &mut out);
+    }
+    stored.checkpoint(&mut a, 0);
+    // The window empties without an event: keep_firing_for starts, and nothing is emitted.
+    a.advance_to(80_000, &mut out);
+    stored.checkpoint(&mut a, 0);
+    let mut b = Engine::new(rules(yaml), EngineConfig::default());
+    b.restore_alerts(a.snapshot_alerts());
+    let state = a.snapshot_partition(0).unwrap().state;
+    b.restore_partition(0, PartitionSnapshot { state, windows: stored.0.values().cloned().collect() });
+    let (mut oa, mut ob) = (Vec::new(), Vec::new());
+    for t in (90_000..=900_000).step_by(10_000) {
+        a.advance_to(t, &mut oa);
+        b.advance_to(t, &mut ob);
+    }
+    assert_eq!(states(&oa), states(&ob), "the restored alert resolves when the uninterrupted one does");
+    assert_eq!(states(&oa).len(), 1);
+}
+
+#[test]
+fn restoring_partitions_behind_one_another_keeps_every_tick_of_their_shared_series() {
+    let any = "group: g\nrules:\n  - name: busy\n    group_by: [model]\n    window: 1m\n    value: count()\n    condition: '> 0'\n";
+    let mut a = Engine::new(rules(any), EngineConfig::default());
+    let mut out = Vec::new();
+    // Series "m" fed by partitions 0 and 1; partition 0 runs ahead.
+    for (p, id, t) in [(0, "a1", 1_000), (1, "b1", 2_000), (1, "b2", 20_000), (0, "a2", 100_000)] {
+        a.process_from(p, interaction(id, t, "m", "c"), &mut out);
+    }
+    let (s0, s1) = (a.snapshot_partition(0).unwrap(), a.snapshot_partition(1).unwrap());
+    let mut b = Engine::new(rules(any), EngineConfig::default());
+    b.restore_alerts(a.snapshot_alerts());
+    b.restore_partition(0, s0);
+    b.restore_partition(1, s1);
+    let (mut oa, mut ob) = (Vec::new(), Vec::new());
+    for (i, t) in (30_000..=700_000).step_by(10_000).enumerate() {
+        a.process_from(1, interaction(&format!("b{}", i + 3), t, "n", "c"), &mut oa);
+        b.process_from(1, interaction(&format!("b{}", i + 3), t, "n", "c"), &mut ob);
+    }
+    assert!(!oa.is_empty());
+    assert_eq!(states(&oa), states(&ob));
+}
+
+#[test]
+fn stored_windows_of_a_rule_no_longer_loaded_are_deleted_by_the_next_checkpoint() {
+    let old = "group: g\nrules:\n  - name: gone\n    group_by: [model]\n    window: 1m\n    value: count()\n    condition: '> 99'\n";
+    let mut a = Engine::new(rules(old), EngineConfig::default());
+    let mut out = Vec::new();
+    a.process_from(0, interaction("e", 1_000, "m", "c"), &mut out);
+    let snap = a.snapshot_partition(0).unwrap();
+    assert_eq!(snap.windows.len(), 1);
+    let mut b = Engine::new(rules(COUNT_PER_MODEL), EngineConfig::default());
+    b.track_removed();
+    b.restore_partition(0, snap);
+    let changes = b.partition_changes(0, false).expect("a deletion to write");
+    assert_eq!(changes.removed, [("gone".to_string(), vec!["m".to_string()])]);
+    assert!(b.partition_changes(0, false).is_none_or(|c| c.removed.is_empty()), "deleted once");
+}

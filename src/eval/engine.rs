@@ -153,6 +153,9 @@ pub struct Engine {
     /// Windows forgotten since the last checkpoint (partition, rule, labels), so an
     /// incremental checkpoint can delete them; only kept once a checkpointing caller asks.
     removed: Option<Vec<Forgotten>>,
+    /// Stored windows of rules no longer loaded, met while restoring: (partition, rule
+    /// name, labels), for the next checkpoint to delete (kept only when `removed` is).
+    discarded: Vec<(PartitionId, String, Vec<String>)>,
 }
 
 impl Engine {
@@ -217,6 +220,7 @@ impl Engine {
             stats: EngineStats::default(),
             scratch,
             removed: None,
+            discarded: Vec::new(),
             rules,
             config,
         }
@@ -547,6 +551,20 @@ impl Engine {
         self.removed.get_or_insert_with(Vec::new);
     }
 
+    /// Notes a stored window of a rule no longer loaded, so a checkpoint deletes it.
+    pub(super) fn discard_stored(&mut self, partition: PartitionId, rule: String, labels: Vec<String>) {
+        if self.removed.is_some() {
+            self.discarded.push((partition, rule, labels));
+        }
+    }
+
+    /// The stored windows of `partition` to delete because their rule is gone.
+    pub(super) fn take_discarded(&mut self, partition: PartitionId) -> Vec<(String, Vec<String>)> {
+        let (mine, rest) = std::mem::take(&mut self.discarded).into_iter().partition(|(p, ..)| *p == partition);
+        self.discarded = rest;
+        mine.into_iter().map(|(_, rule, labels)| (rule, labels)).collect()
+    }
+
     /// The windows forgotten in `partition` since the last call, as (rule index, labels).
     pub(super) fn take_removed(&mut self, partition: PartitionId) -> Vec<(u32, Arc<[Box<str>]>)> {
         let Some(r) = self.removed.as_mut() else { return Vec::new() };
@@ -708,8 +726,14 @@ fn value_gate(rule: &Rule, series: &Series) -> u64 {
 #[inline(always)]
 fn step(rule: &Rule, c: &Compiled, series: &mut Series, now: Millis, ev: Evaluation) -> Option<Transition> {
     let holds = ev.events >= rule.min_events && ev.value.is_some_and(|v| rule.condition.holds(v));
-    let step = series.phase.step(now, holds, c.timing)?;
-    Some(transition(rule, series, now, ev, step))
+    let before = series.phase;
+    let step = series.phase.step(now, holds, c.timing);
+    // Some changes emit nothing (a firing alert's condition stops holding while
+    // `keep_firing_for` runs, or holds again): they must reach the checkpoint all the same.
+    if series.phase != before {
+        series.alert_dirty = true;
+    }
+    Some(transition(rule, series, now, ev, step?))
 }
 
 /// The record of a transition (rare: kept out of the per-event path).

@@ -178,11 +178,12 @@ impl Engine {
     /// clears its dirty flags; `None` when nothing changed or the engine has no state for it.
     pub fn partition_changes(&mut self, partition: PartitionId, full: bool) -> Option<PartitionChanges> {
         let rules = self.rules().clone();
-        let removed: Vec<(String, Vec<String>)> = self
+        let mut removed: Vec<(String, Vec<String>)> = self
             .take_removed(partition)
             .into_iter()
             .map(|(r, labels)| (rules.rules[r as usize].name.clone(), labels.iter().map(|l| l.to_string()).collect()))
             .collect();
+        removed.extend(self.take_discarded(partition));
         let state = self.partition_state_mut(partition)?;
         let state_dirty = std::mem::replace(&mut state.dirty, false) || full;
         let (head, chunks, live_chunks) = state.log_since(if full { None } else { state.logged });
@@ -218,8 +219,16 @@ impl Engine {
         let logged = Some((snap.state.dedup.log_bounds(), snap.state.attribution.log_bounds()));
         let dedup = snap.state.dedup.restore();
         self.set_partition_state(partition, PartitionState { dirty: false, logged, dedup, ..snap.state });
+        // Until the first event, every series restored is at most where its slowest
+        // partition's clock puts it: a later partition restored behind an earlier one lowers
+        // its next tick (taken from the first alone, the ticks in between were skipped).
+        let starting = self.stats().accepted == 0;
         for w in snap.windows {
-            let Some(i) = self.rules().rules.iter().position(|r| r.name == w.rule) else { continue };
+            let Some(i) = self.rules().rules.iter().position(|r| r.name == w.rule) else {
+                // Its rule is gone: delete it from the store instead of decoding it forever.
+                self.discard_stored(partition, w.rule, w.labels);
+                continue;
+            };
             if self.rules().rules[i].window != w.spec || self.rules().rules[i].group_by.len() != w.labels.len() {
                 continue;
             }
@@ -234,8 +243,12 @@ impl Engine {
                 series.restore_samples(a.samples);
             }
             // The partition ran every tick up to its clock for the series it fed.
-            if let (Some(next_tick), true) = (next_tick, fresh) {
-                series.next_tick = next_tick;
+            if let Some(next_tick) = next_tick {
+                if fresh {
+                    series.next_tick = next_tick;
+                } else if starting {
+                    series.next_tick = series.next_tick.min(next_tick);
+                }
             }
             series.alert_dirty = false;
         }
