@@ -202,3 +202,10 @@ fn a_store_held_open_elsewhere_is_refused_after_a_wait_naming_the_path() {
     let text = err.to_string();
     assert!(text.contains(&dir.path().display().to_string()) && text.contains("could not acquire lock"), "{text}");
 }
+
+#[test]
+fn a_damaged_number_in_the_store_is_a_decode_error_naming_its_key_not_a_panic() {
+    let err = llmwatch::store::read_be::<8>(&[1, 2, 3], b"offset/events/0").unwrap_err().to_string();
+    assert!(err.contains("offset/events/0") && err.contains("expected 8 bytes, found 3"), "{err}");
+    assert_eq!(llmwatch::store::read_be::<4>(&[0, 0, 0, 3], b"meta/layout").unwrap(), [0, 0, 0, 3]);
+}

@@ -321,11 +321,7 @@ pub fn run(config: Config, opts: RunOptions, shutdown: Arc<AtomicBool>) -> anyho
     if let Some(alerts) = store.alerts()? {
         engine.restore_alerts(alerts);
     }
-    let next_seq = store.tree().get(b"meta/seq")?.map_or(0, |v| {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&v[..8.min(v.len())]);
-        u64::from_be_bytes(b)
-    });
+    let next_seq = store.tree().get(b"meta/seq")?.map(|v| crate::store::read_be::<8>(&v, b"meta/seq").map(u64::from_be_bytes)).transpose()?.unwrap_or(0);
     let sink = opts.transitions.as_deref().map(FileSink::open).transpose()?;
     let outbox = Outbox::new(store.tree().clone());
     let mut stager = Stager::new(&config.notify);

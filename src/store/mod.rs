@@ -190,10 +190,14 @@ fn insert_log(batch: &mut sled::Batch, tp_suffix: &str, head: Option<&PartitionH
     bytes
 }
 
-fn read_i64(v: &[u8]) -> i64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&v[..8.min(v.len())]);
-    i64::from_be_bytes(b)
+/// A stored big-endian number of `N` bytes; a value of another length (a damaged store)
+/// is a decode error naming the key, not a panic.
+pub fn read_be<const N: usize>(v: &[u8], key: &[u8]) -> Result<[u8; N], StoreError> {
+    v.try_into().map_err(|_| StoreError::Decode { key: String::from_utf8_lossy(key).into_owned(), reason: format!("expected {N} bytes, found {}", v.len()) })
+}
+
+fn read_i64(v: &[u8], key: &[u8]) -> Result<i64, StoreError> {
+    read_be::<8>(v, key).map(i64::from_be_bytes)
 }
 
 /// How long [`open_db`] waits for another handle's file lock to go.
@@ -248,11 +252,7 @@ impl Store {
     }
 
     fn layout(&self) -> Result<Option<u32>, StoreError> {
-        Ok(self.tree.get(LAYOUT_KEY)?.map(|v| {
-            let mut b = [0u8; 4];
-            b.copy_from_slice(&v[..4.min(v.len())]);
-            u32::from_be_bytes(b)
-        }))
+        self.tree.get(LAYOUT_KEY)?.map(|v| read_be::<4>(&v, LAYOUT_KEY).map(u32::from_be_bytes)).transpose()
     }
 
     /// Writes a checkpoint as one atomic batch (plus whatever `extra` adds, e.g. outbox
@@ -310,7 +310,7 @@ impl Store {
         let suffix = tp.suffix();
         let state = PartitionState::from_log(head, self.chunks("dlog", &suffix)?, self.chunks("alog", &suffix)?);
         let windows = self.windows(tp)?;
-        Ok(Some((read_i64(&off), PartitionSnapshot { state, windows })))
+        Ok(Some((read_i64(&off, offset_key(tp).as_bytes())?, PartitionSnapshot { state, windows })))
     }
 
     /// A log's chunks, in chunk order.
@@ -363,7 +363,7 @@ impl Store {
                 owned_alerts.extend(w.alert);
             }
             per_rule.sort();
-            let next_offset = self.tree.get(offset_key(&tp))?.map(|o| read_i64(&o));
+            let next_offset = self.tree.get(offset_key(&tp))?.map(|o| read_i64(&o, offset_key(&tp).as_bytes())).transpose()?;
             out.partitions.push(PartitionSummary { tp, next_offset, windows: per_rule, clock: head.clock, state_bytes });
         }
         // Every alert, wherever it is kept.
