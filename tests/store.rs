@@ -98,6 +98,13 @@ fn a_checkpoint_is_read_back_after_reopening() {
     assert_eq!(sorted(snap.windows), sorted(engine.snapshot_partition(3).unwrap().windows));
     assert_eq!(store.alerts().unwrap().unwrap(), engine.snapshot_alerts());
     assert!(store.partition(&TopicPartition::new("events", 4)).unwrap().is_none());
+    // Stale state cleared (another member moved the partition on) under a newer offset:
+    // nothing of it is left to be restored as valid.
+    let cleared = Checkpoint { partitions: vec![PartitionCheckpoint { tp: tp.clone(), next_offset: 9000, changes: Some(llmwatch::eval::PartitionChanges::cleared()) }], alerts: None };
+    store.checkpoint(&cleared, |_| {}).unwrap();
+    assert!(store.partition(&tp).unwrap().is_none());
+    let keys: Vec<String> = store.tree().iter().keys().map(|k| String::from_utf8_lossy(&k.unwrap()).into_owned()).filter(|k| k.contains("events/0000000003")).collect();
+    assert_eq!(keys, ["offset/events/0000000003"], "{keys:?}");
 }
 
 /// Incremental checkpoints: only what changed is written, forgotten windows are deleted,

@@ -151,7 +151,13 @@ impl State {
                 continue;
             }
             let id = self.id(tp);
-            let changes = self.engine.partition_changes(id, self.rewrite.contains(tp));
+            let rewrite = self.rewrite.contains(tp);
+            let mut changes = self.engine.partition_changes(id, rewrite);
+            // To be rewritten but no state yet (its stored state was stale): the stale keys
+            // go, or they would be stored under this newer offset and restored as valid.
+            if rewrite && changes.is_none() {
+                changes = Some(crate::eval::PartitionChanges::cleared());
+            }
             if changes.is_none() && self.written.get(tp) == Some(offset) {
                 continue;
             }

@@ -116,6 +116,14 @@ pub struct PartitionChanges {
     pub full: bool,
 }
 
+impl PartitionChanges {
+    /// Everything stored for a partition is stale and the engine holds nothing for it yet
+    /// (local state older than the group's commit, before its first event): delete it all.
+    pub fn cleared() -> Self {
+        PartitionChanges { head: None, chunks: LogChunks::default(), live_chunks: (0, 0), windows: Vec::new(), removed: Vec::new(), full: true }
+    }
+}
+
 /// One series' alert and evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertRecord {

@@ -272,6 +272,10 @@ impl Store {
                         batch.remove(key?);
                     }
                 }
+                // A whole rewrite without a head: the partition has no state any more.
+                if changes.head.is_none() {
+                    batch.remove(part_key(&pc.tp).into_bytes());
+                }
             }
             for (rule, labels) in &changes.removed {
                 batch.remove(window_key(&suffix, rule, labels));
