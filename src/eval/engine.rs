@@ -156,12 +156,15 @@ pub struct Engine {
     /// Stored windows of rules no longer loaded, met while restoring: (partition, rule
     /// name, labels), for the next checkpoint to delete (kept only when `removed` is).
     discarded: Vec<(PartitionId, String, Vec<String>)>,
+    /// The longest `Compiled::settle_ms`: after that much event time without events, every
+    /// series has settled.
+    settle_ms: Millis,
 }
 
 impl Engine {
     pub fn new(rules: Arc<RuleSet>, config: EngineConfig) -> Self {
         let mut scratch = Scratch::default();
-        let compiled = rules
+        let compiled: Vec<Compiled> = rules
             .rules
             .iter()
             .enumerate()
@@ -209,6 +212,7 @@ impl Engine {
             .collect();
         scratch.when_value = vec![0; scratch.when_rule.len()];
         scratch.value_memo = vec![None; scratch.value_rule.len()];
+        let settle_ms = compiled.iter().map(|c: &Compiled| c.settle_ms).max().unwrap_or(0);
         Engine {
             needs: rules.signals(),
             compiled,
@@ -221,6 +225,7 @@ impl Engine {
             scratch,
             removed: None,
             discarded: Vec::new(),
+            settle_ms,
             rules,
             config,
         }
@@ -440,7 +445,7 @@ impl Engine {
         // Over a long gap in event time, once every series has settled, the ticks in between
         // change nothing: jump to the last one (each series catches up on what it still
         // needed, see `run_missed_ticks`). A gap of years would otherwise run every tick.
-        let settled = clock.saturating_add(self.compiled.iter().map(|c| c.settle_ms).max().unwrap_or(0));
+        let settled = clock.saturating_add(self.settle_ms);
         while self.next_tick <= now {
             if self.next_tick > settled {
                 self.next_tick = self.next_tick.max(now - now.rem_euclid(tick));
@@ -526,6 +531,7 @@ impl Engine {
     /// snapshot carries that alert): its next owner evaluates it, not this engine.
     pub fn drop_partition(&mut self, partition: PartitionId) {
         self.partitions.remove(&partition);
+        self.discarded.retain(|(p, ..)| *p != partition);
         if let Some(r) = self.removed.as_mut() {
             r.retain(|(p, ..)| *p != partition);
         }
