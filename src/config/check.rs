@@ -82,6 +82,16 @@ impl Checker {
         Some(s)
     }
 
+    /// [`Checker::required_nonempty`] for a key that may be left out.
+    pub fn optional_nonempty(&mut self, table: &toml::Table, path: &str, key: &str) -> Option<String> {
+        let s: String = self.optional(table, path, key)?;
+        if s.trim().is_empty() {
+            self.error(join(path, key), "must not be empty");
+            return None;
+        }
+        Some(s)
+    }
+
     pub fn optional_positive(&mut self, table: &toml::Table, path: &str, key: &str) -> Option<usize> {
         match table.get(key)? {
             toml::Value::Integer(n) if *n > 0 => Some(*n as usize),

@@ -141,16 +141,11 @@ impl Config {
                 c.error("kafka.topics", "a topic name must not be empty");
             }
             // Empty names pass TOML and fail in librdkafka with messages naming no key.
-            for key in ["group_id", "dead_letter_topic"] {
-                if c.optional::<String>(t, "kafka", key).is_some_and(|v| v.trim().is_empty()) {
-                    c.error(format!("kafka.{key}"), "must not be empty");
-                }
-            }
             KafkaConfig {
                 brokers: c.required_nonempty(t, "kafka", "brokers").unwrap_or_default(),
                 topics,
-                group_id: c.optional(t, "kafka", "group_id").unwrap_or_else(|| "llmwatch".into()),
-                dead_letter_topic: c.optional(t, "kafka", "dead_letter_topic"),
+                group_id: c.optional_nonempty(t, "kafka", "group_id").unwrap_or_else(|| "llmwatch".into()),
+                dead_letter_topic: c.optional_nonempty(t, "kafka", "dead_letter_topic"),
                 max_message_bytes: c.optional_positive(t, "kafka", "max_message_bytes").unwrap_or(1 << 20),
                 properties: kafka_properties(t, &mut c, base),
             }
