@@ -106,7 +106,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         staged.extend(stager.tick(engine.rules(), clock + notify.flap.period.as_millis()));
     }
     let messages_dir = args.out.join("messages");
-    clear_previous_messages(&messages_dir)?;
+    llmwatch::notify::preview::clear_messages(&messages_dir)?;
     let written = llmwatch::notify::preview::write_messages(&notify, &staged, &messages_dir)?;
 
     let card = score(&scenario, &transitions);
@@ -196,37 +196,8 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Removes the messages an earlier demo run wrote, and only those: `--out .` must not wipe
-/// a project's own `messages/` directory. Anything else there stops the demo before it
-/// deletes a thing.
-fn clear_previous_messages(dir: &std::path::Path) -> anyhow::Result<()> {
-    if !dir.exists() {
-        return Ok(());
-    }
-    let ours = |name: &str| {
-        name.len() > 4
-            && name.as_bytes()[..3].iter().all(u8::is_ascii_digit)
-            && name.as_bytes()[3] == b'-'
-            && ["-email.eml", "-slack-chat.update.json", "-slack-chat.postMessage.json", "-slack-webhook.json"].iter().any(|s| name.ends_with(s))
-    };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !(entry.file_type()?.is_file() && ours(&name)) {
-            anyhow::bail!("{} holds `{name}`, which the demo did not write; choose another --out", dir.display());
-        }
-        files.push(entry.path());
-    }
-    for f in files {
-        std::fs::remove_file(f)?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::clear_previous_messages;
 
     #[test]
     fn the_pace_is_a_finite_number_of_seconds() {
@@ -238,24 +209,5 @@ mod tests {
         for bad in ["inf", "NaN", "-5", "0", "1e12"] {
             assert!(crate::cli::generate::parse_rate(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn only_the_demos_own_messages_are_cleared() {
-        let dir = tempfile::tempdir().unwrap();
-        let messages = dir.path().join("messages");
-        clear_previous_messages(&messages).unwrap();
-        std::fs::create_dir(&messages).unwrap();
-        for name in ["001-20261127T1200-oncall-slack-slack-chat.postMessage.json", "002-20261127T1205-mail-email.eml"] {
-            std::fs::write(messages.join(name), "x").unwrap();
-        }
-        clear_previous_messages(&messages).unwrap();
-        assert_eq!(std::fs::read_dir(&messages).unwrap().count(), 0);
-        // Anything else stops it before a file is removed.
-        std::fs::write(messages.join("003-20261127T1210-mail-email.eml"), "x").unwrap();
-        std::fs::write(messages.join("keep.txt"), "precious").unwrap();
-        let err = clear_previous_messages(&messages).unwrap_err().to_string();
-        assert!(err.contains("keep.txt") && err.contains("choose another --out"), "{err}");
-        assert_eq!(std::fs::read_dir(&messages).unwrap().count(), 2);
     }
 }

@@ -16,6 +16,40 @@ use super::slack::{self, MAX_ALERTS_PER_MESSAGE, preview as slack_body};
 use super::stage::Staged;
 use crate::time::{Millis, format_rfc3339};
 
+/// The endings of the files written: `NNN-<time>-<receiver>-<ending>`.
+const EMAIL: &str = "email.eml";
+const SLACK_UPDATE: &str = "slack-chat.update.json";
+const SLACK_POST: &str = "slack-chat.postMessage.json";
+const SLACK_WEBHOOK: &str = "slack-webhook.json";
+
+/// Removes the messages an earlier run wrote into `dir`, and only those: a directory the
+/// user pointed at (`demo --out .`) may hold a `messages/` of their own. Anything else
+/// there is an error, before a file is removed.
+pub fn clear_messages(dir: &Path) -> anyhow::Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    let written_here = |name: &str| {
+        name.len() > 4
+            && name.as_bytes()[..3].iter().all(u8::is_ascii_digit)
+            && name.as_bytes()[3] == b'-'
+            && [EMAIL, SLACK_UPDATE, SLACK_POST, SLACK_WEBHOOK].iter().any(|e| name.ends_with(&format!("-{e}")))
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(entry.file_type()?.is_file() && written_here(&name)) {
+            anyhow::bail!("{} holds `{name}`, which the demo did not write; choose another --out", dir.display());
+        }
+        files.push(entry.path());
+    }
+    for f in files {
+        std::fs::remove_file(f)?;
+    }
+    Ok(())
+}
+
 /// One message written.
 #[derive(Debug, Clone)]
 pub struct Written {
@@ -76,7 +110,7 @@ pub fn write_messages(config: &NotifyConfig, staged: &[Staged], dir: &Path) -> a
                 let from = e.from.parse()?;
                 let to: Vec<lettre::message::Mailbox> = e.to.iter().map(|a| a.parse()).collect::<Result<_, _>>()?;
                 let m = email_message(&from, &to, &rendered).map_err(|e| anyhow::anyhow!(e.message))?;
-                emit("email.eml", m.formatted(), &rendered.title)?;
+                emit(EMAIL, m.formatted(), &rendered.title)?;
             }
             ReceiverKind::Slack(s) => {
                 let channel = match &s.target {
@@ -97,7 +131,7 @@ pub fn write_messages(config: &NotifyConfig, staged: &[Staged], dir: &Path) -> a
                     }
                     let rendered = config.templates.message(shown)?;
                     let body = slack_body(channel.as_deref().unwrap_or_default(), &rendered, Some(&ts));
-                    emit("slack-chat.update.json", serde_json::to_vec_pretty(&body)?, &rendered.title)?;
+                    emit(SLACK_UPDATE, serde_json::to_vec_pretty(&body)?, &rendered.title)?;
                 }
                 if !posts.is_empty() {
                     let rendered = config.templates.message(&posts)?;
@@ -118,11 +152,35 @@ pub fn write_messages(config: &NotifyConfig, staged: &[Staged], dir: &Path) -> a
                             b
                         }
                     };
-                    let suffix = if channel.is_some() { "slack-chat.postMessage.json" } else { "slack-webhook.json" };
+                    let suffix = if channel.is_some() { SLACK_POST } else { SLACK_WEBHOOK };
                     emit(suffix, serde_json::to_vec_pretty(&body)?, &rendered.title)?;
                 }
             }
         }
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clear_messages;
+
+    #[test]
+    fn only_the_demos_own_messages_are_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let messages = dir.path().join("messages");
+        clear_messages(&messages).unwrap();
+        std::fs::create_dir(&messages).unwrap();
+        for name in ["001-20261127T1200-oncall-slack-slack-chat.postMessage.json", "002-20261127T1205-mail-email.eml"] {
+            std::fs::write(messages.join(name), "x").unwrap();
+        }
+        clear_messages(&messages).unwrap();
+        assert_eq!(std::fs::read_dir(&messages).unwrap().count(), 0);
+        // Anything else stops it before a file is removed.
+        std::fs::write(messages.join("003-20261127T1210-mail-email.eml"), "x").unwrap();
+        std::fs::write(messages.join("keep.txt"), "precious").unwrap();
+        let err = clear_messages(&messages).unwrap_err().to_string();
+        assert!(err.contains("keep.txt") && err.contains("choose another --out"), "{err}");
+        assert_eq!(std::fs::read_dir(&messages).unwrap().count(), 2);
+    }
 }
