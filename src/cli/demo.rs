@@ -198,7 +198,6 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
 
 #[cfg(test)]
 mod tests {
-
     #[test]
     fn the_pace_is_a_finite_number_of_seconds() {
         assert_eq!(super::parse_seconds("20"), Ok(20.0));

@@ -87,14 +87,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     // Bad lines are reported even with -q: quiet means no progress, not unreported input.
-    if args.quiet {
-        if !report.bad.counts.is_empty() {
-            eprintln!("{}", report.bad.describe());
-            for bad in &report.bad.examples {
-                eprintln!("  line {}: {} — {}", bad.line, bad.error, bad.excerpt);
-            }
-        }
-    } else {
+    if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
         let s = report.stats;
         eprintln!(
@@ -107,9 +100,11 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             s.late,
             report.bad.describe()
         );
-        for bad in &report.bad.examples {
-            eprintln!("  line {}: {} — {}", bad.line, bad.error, bad.excerpt);
-        }
+    } else if !report.bad.counts.is_empty() {
+        eprintln!("{}", report.bad.describe());
+    }
+    for bad in &report.bad.examples {
+        eprintln!("  line {}: {} — {}", bad.line, bad.error, bad.excerpt);
     }
     Ok(ExitCode::SUCCESS)
 }
