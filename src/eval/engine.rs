@@ -447,9 +447,7 @@ impl Engine {
         // needed, see `run_missed_ticks`). A gap of years would otherwise run every tick.
         let settled = clock.saturating_add(self.settle_ms);
         while self.next_tick <= now {
-            if self.next_tick > settled {
-                self.next_tick = self.next_tick.max(now - now.rem_euclid(tick));
-            }
+            self.next_tick = skip_settled(self.next_tick, settled, now, tick);
             let at = self.next_tick;
             self.clock = Some(at);
             self.tick(at, out);
@@ -685,15 +683,20 @@ fn catch_up_series(rule: &Rule, c: &Compiled, series: &mut Series, upto: Millis,
 fn run_missed_ticks(rule: &Rule, c: &Compiled, series: &mut Series, upto: Millis, tick: Millis, out: &mut Vec<Transition>) {
     let settled = series.last_activity_ms().saturating_add(c.settle_ms);
     while series.next_tick <= upto {
-        if series.next_tick > settled {
-            series.next_tick = series.next_tick.max(upto - upto.rem_euclid(tick));
-        }
+        series.next_tick = skip_settled(series.next_tick, settled, upto, tick);
         let at = series.next_tick;
         series.next_tick += tick;
         if let Some(tr) = evaluate(rule, c, series, at) {
             out.push(tr);
         }
     }
+}
+
+/// The next tick to run: `next` itself, or once past `settled` (nothing but reminders can
+/// happen any more) the last tick boundary at or before `upto`.
+#[inline]
+fn skip_settled(next: Millis, settled: Millis, upto: Millis, tick: Millis) -> Millis {
+    if next > settled { next.max(upto - upto.rem_euclid(tick)) } else { next }
 }
 
 /// Puts the transitions of one event (produced group by group) back in rule order,
