@@ -205,6 +205,8 @@ impl LabelBuf {
             Value::Bool(true) => "true",
             Value::Bool(false) => "false",
             Value::Num(n) => {
+                // -0 and 0 are one group.
+                let n = if n == 0.0 { 0.0 } else { n };
                 let mut cursor = std::io::Cursor::new(&mut self.bytes[..]);
                 // Numbers whose plain form does not fit (1e40 is 41 digits) are written in
                 // exponent form, which always does: cut to 32 bytes, 1e40 and 1e41 once

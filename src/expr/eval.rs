@@ -165,7 +165,7 @@ impl Node {
             Node::Field(f) => rec.get(f).into(),
             Node::CmpField { op, field, lit } => V::Bool(match (rec.get(field), lit) {
                 // The common shapes first, without widening to `V`.
-                (Value::Num(x), Lit::Num(y)) => x.partial_cmp(y).is_some_and(|o| op.holds(o)),
+                (Value::Num(x), Lit::Num(y)) => x.partial_cmp(y).map_or(*op == CmpOp::Ne, |o| op.holds(o)),
                 (Value::Str(x), Lit::Str(y)) => match op {
                     CmpOp::Eq => x == &**y,
                     CmpOp::Ne => x != &**y,
@@ -261,10 +261,14 @@ impl Node {
 }
 
 /// Comparison with the documented null rule: a null operand, or operands of different
-/// types, make every comparison false (`== null` / `!= null` compile to [`Node::IsNull`]).
-/// Numbers compare as f64 (NaN compares false), strings by code point, bools only by
-/// `==`/`!=`.
+/// types, make every comparison false except `!=`, which is always the negation of `==`
+/// (as in CEL: `attr.tier != "free"` holds for an event without a tier). `== null` /
+/// `!= null` compile to [`Node::IsNull`]. Numbers compare as f64 (NaN is unequal to
+/// everything), strings by code point, bools only by `==`/`!=`.
 pub(super) fn compare(op: CmpOp, a: V<'_>, b: V<'_>) -> bool {
+    if op == CmpOp::Ne {
+        return !compare(CmpOp::Eq, a, b);
+    }
     match (a, b) {
         (V::Num(x), V::Num(y)) => x.partial_cmp(&y).is_some_and(|o| op.holds(o)),
         (V::Bool(x), V::Bool(y)) => match op {

@@ -8,7 +8,8 @@
 //! escapes `\" \' \\ \n \t \r`, raw strings `r"\d+"` for regexes, a trailing comma in
 //! lists, `kind` compared only against the three kinds. Semantics worth knowing: a
 //! comparison with a null operand, or with operands of different types at run time, is
-//! false (`x == null` / `x != null` excepted); `&&`/`||` short-circuit and give null when an
+//! false, except `!=`, which is always the negation of `==` (as in CEL: `attr.tier !=
+//! "free"` holds without a tier); `&&`/`||` short-circuit and give null when an
 //! operand is not a bool; `lower(s).matches(re)` runs `re` case-insensitively on `s`.
 //!
 //! Layout: `lexer` (text → tokens), `parser` (tokens → [`Ast`]), `check` (Ast → compiled

@@ -148,7 +148,7 @@ fn values() {
         ("signal.truncated == true", "false"),
         // runtime type mismatches: false or null, never a panic
         ("attr.tier == \"3\"", "false"),
-        ("attr.tier != \"3\"", "false"),
+        ("attr.tier != \"3\"", "true"),
         ("attr.region > 5", "false"),
         ("!attr.region", "null"),
         ("attr.region && true", "null"),
@@ -165,7 +165,10 @@ fn values() {
         ("null == conversation", "true"),
         ("null == null", "true"),
         ("conversation == \"x\"", "false"),
-        ("conversation != \"x\"", "false"),
+        // `!=` is the negation of `==`, null or not (as in CEL).
+        ("conversation != \"x\"", "true"),
+        ("attr.nope != 3", "true"),
+        ("!(conversation == \"x\")", "true"),
         ("attr.nope < 3", "false"),
         ("attr.nope == attr.nope", "false"),
         // in

@@ -95,7 +95,8 @@ fn hash_value(v: Value<'_>, lower: bool) -> Option<u64> {
             Some(h.digest())
         }
         Value::Str(s) => Some(xxh3_64_with_seed(s.as_bytes(), 1)),
-        Value::Num(n) => Some(xxh3_64_with_seed(&n.to_bits().to_le_bytes(), 2)),
+        // `+ 0.0` turns -0 into 0: one value, as they are one group.
+        Value::Num(n) => Some(xxh3_64_with_seed(&(n + 0.0).to_bits().to_le_bytes(), 2)),
         Value::Bool(b) => Some(xxh3_64_with_seed(&[b as u8], 3)),
     }
 }

@@ -27,7 +27,11 @@
 //!
 //! **Aggregations** ([`Evaluation::events`] is always the event count of the window; for
 //! `change` that of the current window):
-//! * `count`: events; `rate`: events / (`window_ms` / 1000) per second.
+//! * `count`: events; `rate`: events per second over the event time the window's bins
+//!   cover ([`covered_ms`]): from the start of its oldest bin to `now`, at least one bin.
+//!   Dividing by `window_ms` instead read steady traffic up to one bin low (0.93 for one
+//!   event a second over a minute of 4 s bins), so `rate() < x` rules flapped. A previous
+//!   window of `change` is complete and covers `window_ms`.
 //! * `sum`, `avg`, `min`, `max` over [`Observation::num`]: events whose number is `None`,
 //!   NaN or infinite count as events but not for the statistic; `sum` of no numbers is 0,
 //!   `avg`/`min`/`max` of no numbers are `None`.
@@ -47,7 +51,12 @@
 //!   when its bins hold no event.
 //! * `change(inner)`: `inner` over the window ending at `now` divided by `inner` over the
 //!   window ending at `now - window_ms` (bins `(bin_start(now) - 2w, bin_start(now) - w]`);
-//!   `None` when either is `None` or the previous one is 0.
+//!   `None` when either is `None` or the previous one is 0. For a total (`count`, `rate`,
+//!   `sum`, `distinct`: [`AggKind::grows_with_time`]) also `None` while the previous window
+//!   began before the bin the window was created in: a group that appears mid-stream would
+//!   otherwise compare a full window with a few bins and report a spike one window after it
+//!   started. An average, share or percentile of a partial previous window is a smaller
+//!   sample, not a biased one, and is compared.
 //!
 //! **Speed.** Counters fold the window's bins (no allocation); windows without sums keep the
 //! event and hit counts of the bins before the newest, so evaluating them reads one bin.
@@ -114,6 +123,13 @@ pub enum AggKind {
 }
 
 impl AggKind {
+    /// Whether the value grows with the time a window covers (a total), rather than
+    /// describing its events (an average, a share, a percentile): `change` of such a value
+    /// needs a previous window that was whole.
+    pub fn grows_with_time(&self) -> bool {
+        matches!(self, AggKind::Count | AggKind::Rate | AggKind::Sum | AggKind::Distinct)
+    }
+
     /// How many consecutive windows the aggregation reads: 1, plus one per `change`.
     pub fn windows_needed(&self) -> u32 {
         match self {
@@ -275,14 +291,24 @@ fn keeps_sketch(kind: &AggKind) -> bool {
     }
 }
 
+/// Event time covered at `now` by the window ending at bin `end`: from the start of its
+/// oldest bin to `now`, and at least one bin (a window one bin wide, evaluated at the very
+/// start of its bin, covers no time yet). `rate()` divides by it.
+#[inline]
+pub fn covered_ms(end: Millis, now: Millis, spec: &WindowSpec) -> Millis {
+    let oldest = bin_start(end.saturating_sub(spec.window_ms), spec.bin_ms).saturating_add(spec.bin_ms);
+    now.saturating_sub(oldest).max(spec.bin_ms)
+}
+
 /// count, rate, ratio, wilson_lower, sum, avg, min or max (`kind`) of a window with these
 /// `totals`; `None` for other kinds. One definition for both evaluation paths.
+/// `covered` gives the event time the window covers, for `rate` only (a division).
 #[inline]
-fn closed_form_value(kind: &AggKind, totals: &Totals, window_ms: Millis) -> Option<f64> {
+fn closed_form_value(kind: &AggKind, totals: &Totals, covered: impl FnOnce() -> Millis) -> Option<f64> {
     let (count, hits, m) = (totals.count, totals.hits, &totals.moments);
     match kind {
         AggKind::Count => Some(count as f64),
-        AggKind::Rate => Some(count as f64 * 1000.0 / window_ms as f64),
+        AggKind::Rate => Some(count as f64 * 1000.0 / covered() as f64),
         AggKind::Ratio => (count > 0).then(|| hits as f64 / count as f64),
         AggKind::WilsonLower => wilson_lower(hits, count),
         AggKind::Sum => Some(m.sum),
@@ -436,7 +462,7 @@ impl SlidingWindow {
             if totals.count < min_events {
                 return Evaluation { value: None, events: totals.count };
             }
-            let value = closed_form_value(&spec.agg, &totals, spec.window_ms);
+            let value = closed_form_value(&spec.agg, &totals, || covered_ms(h, now, spec));
             return Evaluation { value, events: totals.count };
         }
         self.add_then_evaluate(spec, t, obs, now, min_events)
@@ -620,7 +646,10 @@ impl SlidingWindow {
             | AggKind::Sum
             | AggKind::Avg
             | AggKind::Min
-            | AggKind::Max => closed_form_value(kind, totals, w),
+            | AggKind::Max => closed_form_value(kind, totals, || {
+                // A previous window of `change` is complete.
+                if depth == 0 { covered_ms(self.end_at(spec, now, 0), now, spec) } else { w }
+            }),
             AggKind::Absent => {
                 if depth == 0 {
                     let last = self.last_ms.unwrap_or(self.created_ms);
@@ -650,8 +679,15 @@ impl SlidingWindow {
                 }
             }
             AggKind::Change(inner) => {
+                let prev_end = self.end_at(spec, now, depth + 1);
+                let prev_oldest = bin_start(prev_end.saturating_sub(w), spec.bin_ms).saturating_add(spec.bin_ms);
+                if inner.grows_with_time() && bin_start(self.created_ms, spec.bin_ms) > prev_oldest {
+                    // The previous window began before this one existed: its total covers
+                    // less time, and is no baseline.
+                    return None;
+                }
                 let cur = self.value(inner, spec, now, depth, totals)?;
-                let prev_totals = self.totals(self.end_at(spec, now, depth + 1), w);
+                let prev_totals = self.totals(prev_end, w);
                 let prev = self.value(inner, spec, now, depth + 1, &prev_totals)?;
                 (prev != 0.0).then(|| cur / prev)
             }

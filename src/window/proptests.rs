@@ -128,7 +128,13 @@ impl Naive {
         let hits = ev.iter().filter(|o| o.hit).count();
         match kind {
             AggKind::Count => Some(n),
-            AggKind::Rate => Some(n * 1000.0 / w as f64),
+            AggKind::Rate => {
+                // Over the time the bins cover: the oldest bin's start to `now` (at least a
+                // bin); a previous window of `change` is whole.
+                let b = self.spec.bin_ms;
+                let covered = if depth == 0 { (now - (self.bs(self.bs(now) - w) + b)).max(b) } else { w };
+                Some(n * 1000.0 / covered as f64)
+            }
             AggKind::Sum => Some(nums.iter().sum()),
             AggKind::Avg => {
                 (!nums.is_empty()).then(|| nums.iter().sum::<f64>() / nums.len() as f64)
@@ -157,6 +163,12 @@ impl Naive {
                 0.0
             }),
             AggKind::Change(inner) => {
+                // No comparison with a previous window that began before the window existed.
+                let prev_end = self.bs(now) - (depth + 1) * w;
+                let total = matches!(**inner, AggKind::Count | AggKind::Rate | AggKind::Sum | AggKind::Distinct);
+                if total && self.bs(self.created) > self.bs(prev_end - w) + self.spec.bin_ms {
+                    return None;
+                }
                 let cur = self.value(inner, now, depth)?;
                 let prev = self.value(inner, now, depth + 1)?;
                 (prev != 0.0).then(|| cur / prev)

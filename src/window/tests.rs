@@ -82,7 +82,64 @@ fn count_and_rate() {
         }
     );
     let e = check(AggKind::Rate, &ev, 15 * MIN - 1);
-    assert_eq!(e.value, Some(90.0 / 900.0));
+    // Over the time the window's bins cover: 0 to `now`.
+    assert_eq!(e.value, Some(90.0 * 1000.0 / (15 * MIN - 1) as f64));
+}
+
+#[test]
+fn rate_of_steady_traffic_reads_steady_at_every_phase_of_a_bin() {
+    // One event a second, a one-minute window of 4 s bins: dividing by the whole window read
+    // 0.93 at a bin's start (its partial bin is empty), so `rate() < 0.95` flapped.
+    let s = WindowSpec { agg: AggKind::Rate, window_ms: MIN, bin_ms: 4_000 };
+    let mut w = SlidingWindow::new(0);
+    for t in 0..600 {
+        let now = t * 1000;
+        let e = w.add_and_evaluate(&s, now, Observation::default(), now, 0);
+        if now >= 2 * MIN {
+            let v = e.value.unwrap();
+            assert!((0.99..=1.03).contains(&v), "rate {v} at {now}");
+            let v = w.evaluate(&s, now + 500).value.unwrap();
+            assert!((0.99..=1.03).contains(&v), "rate {v} at {}", now + 500);
+        }
+    }
+    // A window one bin wide, at its bin's first instant, divides by one bin, not by zero.
+    let one = WindowSpec { agg: AggKind::Rate, window_ms: MIN, bin_ms: MIN };
+    let mut w = SlidingWindow::new(0);
+    w.add(&one, MIN, Observation::default());
+    assert_eq!(w.evaluate(&one, MIN).value, Some(1.0 / 60.0));
+}
+
+#[test]
+fn change_is_undefined_until_a_whole_previous_window_existed() {
+    // A group that appears at 10:30 with steady traffic: one window later, the previous
+    // window holds only its first partial bin, which is not a baseline.
+    let s = spec(AggKind::Change(Box::new(AggKind::Count)));
+    let start = 10 * MIN + 30_000;
+    let mut w = SlidingWindow::new(start);
+    let mut values = Vec::new();
+    for t in (start..start + 3 * W).step_by(5_000) {
+        let e = w.add_and_evaluate(&s, t, Observation::default(), t, 0);
+        values.push((t, e.value));
+    }
+    // Undefined while the previous window's oldest bin starts before 10:00, the creation bin ...
+    let first_defined = values.iter().find(|(_, v)| v.is_some()).unwrap().0;
+    assert_eq!(bin_start(first_defined, MIN), 10 * MIN + 2 * W - MIN);
+    // ... and then steady traffic reads about 1, never a spike.
+    for (t, v) in values.iter().filter(|(_, v)| v.is_some()) {
+        let v = v.unwrap();
+        assert!((0.9..=1.1).contains(&v), "change {v} at {t}");
+    }
+    // An average compares with whatever of the previous window there was: a smaller
+    // sample, not a biased one.
+    let s = spec(AggKind::Change(Box::new(AggKind::Avg)));
+    let mut w = SlidingWindow::new(start);
+    let mut first = None;
+    for t in (start..start + 2 * W).step_by(5_000) {
+        if w.add_and_evaluate(&s, t, num(2.0), t, 0).value.is_some() && first.is_none() {
+            first = Some(t);
+        }
+    }
+    assert_eq!(bin_start(first.unwrap(), MIN), 10 * MIN + W);
 }
 
 #[test]
