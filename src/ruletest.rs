@@ -9,7 +9,7 @@ use crate::event::Decoder;
 use crate::output::{group_text, round_value};
 use crate::rules::yaml::{self, Node, Reporter};
 use crate::rules::{Diagnostic, LoadOptions, load_files};
-use crate::time::{format_rfc3339, parse_rfc3339, Millis};
+use crate::time::{Duration, Millis, format_rfc3339, parse_rfc3339};
 
 /// Where a test's events come from.
 #[derive(Debug, Clone)]
@@ -36,6 +36,9 @@ pub struct TestCase {
     pub events: EventSource,
     pub expect: Vec<Expectation>,
     pub expect_none: Vec<String>,
+    /// After the events, event time runs on to here (an extension of rules.md): alerts
+    /// resolve and `absent()` fires without traffic, as under a daemon's clock.
+    pub until_ms: Option<Millis>,
 }
 
 /// A parsed test file.
@@ -61,7 +64,7 @@ impl CaseResult {
 }
 
 const FILE_KEYS: &[&str] = &["rule_files", "tests"];
-const TEST_KEYS: &[&str] = &["name", "events", "expect", "expect_none"];
+const TEST_KEYS: &[&str] = &["name", "events", "until", "expect", "expect_none"];
 const EXPECT_KEYS: &[&str] = &["rule", "group", "state", "at"];
 
 /// Parses a rule test file; every problem is reported with its position.
@@ -118,7 +121,7 @@ fn parse_case(node: &Node<'_>, src: &str, base: &Path, r: &mut Reporter) -> Opti
         r.node(node, "expected a test: a mapping with name, events, expect");
         return None;
     };
-    let mut case = TestCase { name: String::new(), events: EventSource::Inline(Vec::new()), expect: Vec::new(), expect_none: Vec::new() };
+    let mut case = TestCase { name: String::new(), events: EventSource::Inline(Vec::new()), expect: Vec::new(), expect_none: Vec::new(), until_ms: None };
     let mut have_events = false;
     for (key, key_node, value) in entries {
         match key.as_str() {
@@ -131,6 +134,13 @@ fn parse_case(node: &Node<'_>, src: &str, base: &Path, r: &mut Reporter) -> Opti
                     case.events = EventSource::Inline(items.iter().map(|n| (n.pos.line, n.to_json(src))).collect());
                 } else {
                     r.node(&value, "expected a JSONL file path or a list of event objects");
+                }
+            }
+            "until" => {
+                let text = value.scalar_text().unwrap_or_default();
+                case.until_ms = parse_rfc3339(&text);
+                if case.until_ms.is_none() {
+                    r.node(&value, format!("invalid time {text:?}: expected RFC 3339, e.g. \"2026-11-27T16:00:00Z\""));
                 }
             }
             "expect" => match value.items(src) {
@@ -235,7 +245,12 @@ pub fn run_test_file(file: &TestFile, config: &EngineConfig) -> Result<Vec<CaseR
         }
         let mut engine = Engine::new(rules.clone(), config.clone());
         let transitions = match run_events(&mut engine, &case.events, &file.path) {
-            Ok(t) => t,
+            Ok(mut t) => {
+                if let Some(until) = case.until_ms {
+                    engine.advance_to(until, &mut t);
+                }
+                t
+            }
             Err(e) => {
                 results.push(CaseResult { name: case.name.clone(), failures: vec![e] });
                 continue;
@@ -291,15 +306,20 @@ pub fn check(case: &TestCase, transitions: &[Transition], tolerance_ms: Millis) 
                 g.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
             });
             let when = e.at_ms.map_or("at any time".to_string(), |at| format!("first at {} (± {}s)", format_rfc3339(at), tolerance_ms / 1000));
-            let mut msg = format!("line {}: expected {} {{{}}} {} {}\n  actual transitions of {}:", e.line, e.rule, group, e.state.as_str(), when, e.rule);
-            msg.push_str(&describe_transitions(transitions, &e.rule));
+            let mut msg = format!("line {}: expected {} {{{}}} {} {}", e.line, e.rule, group, e.state.as_str(), when);
+            if let (Some(first), Some(at)) = (first, e.at_ms) {
+                let (off, side) = if first > at { (first - at, "late") } else { (at - first, "early") };
+                msg.push_str(&format!("\n  it was first {} at {}: {} {side}", e.state.as_str(), format_rfc3339(first), Duration::from_millis(off)));
+            }
+            msg.push_str(&format!("\n  actual transitions of {}:", e.rule));
+            msg.push_str(&describe_transitions(transitions, &e.rule, e.group.as_deref()));
             failures.push(msg);
         }
     }
     for rule in &case.expect_none {
         if transitions.iter().any(|t| &t.rule == rule && t.state == AlertState::Firing) {
             let mut msg = format!("expected {rule} not to fire, but it did:");
-            msg.push_str(&describe_transitions(transitions, rule));
+            msg.push_str(&describe_transitions(transitions, rule, None));
             failures.push(msg);
         }
     }
@@ -310,12 +330,22 @@ fn same_group(expected: &[(String, String)], actual: &[(String, String)]) -> boo
     expected.len() == actual.len() && expected.iter().all(|e| actual.contains(e))
 }
 
-fn describe_transitions(transitions: &[Transition], rule: &str) -> String {
-    let mine: Vec<&Transition> = transitions.iter().filter(|t| t.rule == rule).collect();
-    if mine.is_empty() {
-        return "\n    (none)".into();
-    }
+/// The transitions of `rule`; with `group`, only that group's (a busy rule's other groups
+/// would push the one that matters out of the list), and a count of the others.
+fn describe_transitions(transitions: &[Transition], rule: &str, group: Option<&[(String, String)]>) -> String {
+    let all: Vec<&Transition> = transitions.iter().filter(|t| t.rule == rule).collect();
+    let mine: Vec<&Transition> = all.iter().copied().filter(|t| group.is_none_or(|g| same_group(g, &t.group))).collect();
+    let others = all.len() - mine.len();
     let mut out = String::new();
+    if let (Some(g), Some(t)) = (group, all.first())
+        && (g.len() != t.group.len() || g.iter().any(|(k, _)| !t.group.iter().any(|(l, _)| l == k)))
+    {
+        let labels: Vec<&str> = t.group.iter().map(|(k, _)| k.as_str()).collect();
+        out.push_str(&format!("\n    (the expected group must name every `group_by` label: {})", labels.join(", ")));
+    }
+    if mine.is_empty() {
+        out.push_str(if group.is_some() { "\n    (none in this group)" } else { "\n    (none)" });
+    }
     for t in mine.iter().take(20) {
         let value = t.value.map_or("-".into(), |v| round_value(v).to_string());
         out.push_str(&format!(
@@ -330,6 +360,9 @@ fn describe_transitions(transitions: &[Transition], rule: &str) -> String {
     }
     if mine.len() > 20 {
         out.push_str(&format!("\n    … and {} more", mine.len() - 20));
+    }
+    if others > 0 && group.is_some() {
+        out.push_str(&format!("\n    ({others} transition(s) of other groups)"));
     }
     out
 }
@@ -365,6 +398,7 @@ mod tests {
                 line: 7,
             }],
             expect_none: Vec::new(),
+            until_ms: None,
         }
     }
 
@@ -394,5 +428,45 @@ mod tests {
         let transitions = [firing(10_000, "b"), firing(310_000, "a")];
         assert!(check(&expecting(Some(310_000), Some("a")), &transitions, 10_000).is_empty());
         assert!(!check(&expecting(Some(310_000), Some("b")), &transitions, 10_000).is_empty());
+    }
+
+    #[test]
+    fn a_failure_lists_the_expected_groups_transitions_before_any_cap_and_says_how_far_off() {
+        // 30 other groups fire first: the expected group's firing used to be cut off
+        // behind the first 20 of them.
+        let mut transitions: Vec<Transition> = (0..30).map(|i| firing(i * 1000, &format!("m{i}"))).collect();
+        transitions.push(firing(100_000, "wanted"));
+        let failures = check(&expecting(Some(40_000), Some("wanted")), &transitions, 10_000);
+        assert_eq!(failures.len(), 1);
+        let f = &failures[0];
+        assert!(f.contains("it was first firing at 1970-01-01T00:01:40Z: 1m late"), "{f}");
+        assert!(f.contains("{model=wanted}") && !f.contains("{model=m0}"), "{f}");
+        assert!(f.contains("(30 transition(s) of other groups)"), "{f}");
+        // A group naming too few labels says what it must name.
+        let mut partial = expecting(None, None);
+        partial.expect[0].group = Some(vec![]);
+        let f = &check(&partial, &transitions, 10_000)[0];
+        assert!(f.contains("must name every `group_by` label: model"), "{f}");
+    }
+
+    #[test]
+    fn until_lets_time_run_on_after_the_events() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("r.yaml"), "group: g\nrules:\n  - name: silent\n    window: 5m\n    value: absent()\n    condition: '== 1'\n").unwrap();
+        let test = |until: &str| {
+            let path = dir.path().join("t.yaml");
+            std::fs::write(
+                &path,
+                format!(
+                    "rule_files: [r.yaml]\ntests:\n  - name: silence after the last event\n    events: [{{event_id: a, timestamp: \"2026-11-27T14:00:00Z\", kind: interaction}}]\n{until}    expect:\n      - rule: silent\n        state: firing\n        at: \"2026-11-27T14:05:00Z\"\n"
+                ),
+            )
+            .unwrap();
+            let file = parse_test_file(&path).unwrap();
+            run_test_file(&file, &EngineConfig::default()).unwrap().remove(0)
+        };
+        assert!(!test("").passed(), "without `until` the replay stops at the event");
+        let r = test("    until: \"2026-11-27T14:10:00Z\"\n");
+        assert!(r.passed(), "{:?}", r.failures);
     }
 }

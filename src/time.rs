@@ -68,6 +68,10 @@ impl Duration {
         Duration(s * 1000)
     }
 
+    pub fn from_millis(ms: Millis) -> Self {
+        Duration(ms)
+    }
+
     pub fn as_millis(self) -> Millis {
         self.0
     }

@@ -28,3 +28,36 @@ fn quiet_replay_still_reports_bad_lines_and_any_line_limit_is_accepted() {
     let (stdout, _) = run(&["-q", "--max-event-bytes", &usize::MAX.to_string()]);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
 }
+
+#[test]
+fn until_runs_time_on_after_the_last_event_and_open_alerts_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("r.yaml"), "group: g\nrules:\n  - name: busy\n    window: 1m\n    value: count()\n    condition: '>= 1'\n").unwrap();
+    let events = dir.path().join("e.jsonl");
+    std::fs::write(&events, "{\"event_id\":\"a\",\"timestamp\":\"2026-11-27T14:00:00Z\",\"kind\":\"interaction\"}\n").unwrap();
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_llmwatch"))
+            .args(["replay", "--rules"])
+            .arg(dir.path().join("r.yaml"))
+            .arg("--events")
+            .arg(&events)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // The stream ends with the alert firing: the summary says so.
+    let (stdout, stderr) = run(&[]);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stderr.contains("1 alert(s) still pending or firing at 2026-11-27T14:00:00Z"), "{stderr}");
+    assert!(stderr.contains("busy {} firing since 2026-11-27T14:00:00Z"), "{stderr}");
+    // Time runs on: the window empties and the alert resolves at 14:01.
+    for until in ["+5m", "2026-11-27T14:05:00Z"] {
+        let (stdout, stderr) = run(&["--until", until]);
+        let states: Vec<&str> = stdout.lines().map(|l| if l.contains("\"resolved\"") { "resolved" } else { "other" }).collect();
+        assert_eq!(states, ["other", "resolved"], "{stdout}");
+        assert!(stdout.contains("\"at\":\"2026-11-27T14:01:00Z\""), "{stdout}");
+        assert!(!stderr.contains("still pending or firing"), "{stderr}");
+    }
+}

@@ -344,12 +344,13 @@ rules:
 "#;
     let mut engine = Engine::new(rules(yaml), EngineConfig::default());
     let mut out = Vec::new();
-    for (i, x) in [1e40, 1e41, 12.5].into_iter().enumerate() {
+    // -0 and 0 are one group, "0".
+    for (i, x) in [1e40, 1e41, 12.5, -0.0, 0.0].into_iter().enumerate() {
         let mut e = interaction(&format!("e{i}"), i as i64 * 1000, "m", "c");
         e.attributes.push(("x".into(), llmwatch::event::Scalar::Num(x)));
         engine.process(e, &mut out);
     }
-    assert_eq!(states(&out), [("1e40".to_string(), "firing", 0), ("1e41".to_string(), "firing", 1000), ("12.5".to_string(), "firing", 2000)]);
+    assert_eq!(states(&out), [("1e40".to_string(), "firing", 0), ("1e41".to_string(), "firing", 1000), ("12.5".to_string(), "firing", 2000), ("0".to_string(), "firing", 3000)]);
 }
 
 /// The store as a map of window records, kept by applying incremental checkpoints.
@@ -434,4 +435,38 @@ fn stored_windows_of_a_rule_no_longer_loaded_are_deleted_by_the_next_checkpoint(
     let changes = b.partition_changes(0, false).expect("a deletion to write");
     assert_eq!(changes.removed, [("gone".to_string(), vec!["m".to_string()])]);
     assert!(b.partition_changes(0, false).is_none_or(|c| c.removed.is_empty()), "deleted once");
+}
+
+#[test]
+fn a_tick_at_an_events_own_time_counts_that_event() {
+    // A heartbeat exactly on the minute, watched by a one-minute `absent()`: every minute
+    // the model did send something, so nothing may fire (the tick at 1:00 used to run
+    // before the event stamped 1:00, fire, and resolve at once).
+    let yaml = "group: t\nrules:\n  - name: flat\n    group_by: [model]\n    window: 1m\n    value: absent()\n    condition: \"== 1\"\n";
+    let mut engine = Engine::new(rules(yaml), EngineConfig::default());
+    let mut out = Vec::new();
+    for m in 0..10 {
+        engine.process(interaction(&format!("h{m}"), m * MIN, "m", "c"), &mut out);
+    }
+    assert!(out.is_empty(), "{:?}", states(&out));
+    // The tick at 10:00 runs once time passes it, and counts the event stamped 9:00 as the
+    // last: silence has lasted a whole window exactly then.
+    engine.advance_to(10 * MIN, &mut out);
+    assert_eq!(states(&out), vec![("m".to_string(), "firing", 10 * MIN)]);
+}
+
+#[test]
+fn reminders_fall_due_across_a_quiet_gap_as_they_would_tick_by_tick() {
+    // A model silent for three hours: its `absent()` alert reminds every 10 minutes all
+    // along, in a replay that jumps the gap as in a daemon whose clock passes every tick.
+    let yaml = format!("group: t\nrules:\n{SILENT_PER_MODEL}    repeat_interval: 10m\n");
+    let mut engine = Engine::new(rules(&yaml), EngineConfig::default());
+    let mut out = Vec::new();
+    engine.process(interaction("a", 0, "m", "c"), &mut out);
+    engine.process(interaction("b", 180 * MIN + 1000, "other", "c"), &mut out);
+    let m: Vec<_> = states(&out).into_iter().filter(|(g, _, _)| g == "m").collect();
+    let mut expected = vec![("m".to_string(), "firing", 5 * MIN)];
+    expected.extend((1..=17).map(|k| ("m".to_string(), "firing", 5 * MIN + k * 10 * MIN)));
+    assert_eq!(m, expected);
+    assert_eq!(out.iter().filter(|t| t.reminder).count(), 17);
 }

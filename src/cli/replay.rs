@@ -13,7 +13,8 @@ use llmwatch::event::Decoder;
 use llmwatch::output::{TABLE_HEADER, table_row, transition_json};
 use llmwatch::replay::replay_jsonl;
 use llmwatch::rules::{LoadOptions, load_files};
-use llmwatch::time::format_rfc3339;
+use llmwatch::eval::{ActiveAlert, Transition};
+use llmwatch::time::{Duration, Millis, format_rfc3339, parse_rfc3339};
 
 use super::{EngineArgs, OutputFormat};
 
@@ -36,8 +37,27 @@ pub struct ReplayArgs {
     /// No progress on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+    /// After the last event, let event time run on to this instant (RFC 3339) or for this
+    /// long after the last event (`+2h`), as a daemon's clock would: alerts resolve and
+    /// `absent()` fires without traffic. Without it the replay stops at the last event.
+    #[arg(long, value_parser = parse_until, value_name = "TIME|+DURATION")]
+    pub until: Option<Until>,
     #[command(flatten)]
     pub engine: EngineArgs,
+}
+
+/// Where `--until` ends a replay.
+#[derive(Debug, Clone, Copy)]
+pub enum Until {
+    At(Millis),
+    AfterLast(Duration),
+}
+
+fn parse_until(s: &str) -> Result<Until, String> {
+    match s.strip_prefix('+') {
+        Some(d) => Duration::parse(d).map(Until::AfterLast).map_err(|e| e.to_string()),
+        None => parse_rfc3339(s).map(Until::At).ok_or_else(|| format!("`{s}` is neither an RFC 3339 time nor `+DURATION` (e.g. +2h)")),
+    }
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -58,22 +78,23 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut write_error = None;
     let quiet = args.quiet;
-    let report = replay_jsonl(
+    let mut write = |t: &Transition| {
+        if write_error.is_some() {
+            return;
+        }
+        let r = match args.output {
+            OutputFormat::Jsonl => writeln!(out, "{}", transition_json(t, args.evidence)),
+            OutputFormat::Table => writeln!(out, "{}", table_row(t)),
+        };
+        if let Err(e) = r {
+            write_error = Some(e);
+        }
+    };
+    let mut report = replay_jsonl(
         &mut engine,
         reader,
         Decoder::new(args.max_event_bytes),
-        |t| {
-            if write_error.is_some() {
-                return;
-            }
-            let r = match args.output {
-                OutputFormat::Jsonl => writeln!(out, "{}", transition_json(t, args.evidence)),
-                OutputFormat::Table => writeln!(out, "{}", table_row(t)),
-            };
-            if let Err(e) = r {
-                write_error = Some(e);
-            }
-        },
+        &mut write,
         |p| {
             if !quiet {
                 eprint!("\r{} events, {} transitions, at {}   ", p.lines_with_events, p.stats.transitions, p.last_event_ms.map(format_rfc3339).unwrap_or_default());
@@ -82,6 +103,18 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         100_000,
     )
     .with_context(|| format!("cannot read {}", args.events.display()))?;
+    let end = match (args.until, report.last_event_ms) {
+        (Some(Until::At(t)), _) => Some(t),
+        (Some(Until::AfterLast(d)), Some(last)) => Some(last.saturating_add(d.as_millis())),
+        _ => None,
+    };
+    if let Some(end) = end {
+        let mut tail = Vec::new();
+        engine.advance_to(end, &mut tail);
+        tail.iter().for_each(&mut write);
+        report.stats = engine.stats();
+    }
+    drop(write);
     if let Some(e) = write_error {
         return Err(e.into());
     }
@@ -106,5 +139,26 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     for bad in &report.bad.examples {
         eprintln!("  line {}: {} — {}", bad.line, bad.error, bad.excerpt);
     }
+    if !args.quiet {
+        report_open_alerts(&engine.active_alerts(), end.or(report.last_event_ms));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The alerts a replay leaves pending or firing: its output ends without their resolution,
+/// which a reader of the transitions alone could not tell from a resolution never needed.
+fn report_open_alerts(open: &[ActiveAlert], at: Option<Millis>) {
+    const SHOWN: usize = 10;
+    if open.is_empty() {
+        return;
+    }
+    let at = at.map(|t| format!(" at {}", format_rfc3339(t))).unwrap_or_default();
+    eprintln!("{} alert(s) still pending or firing{at} (`--until` lets time run on):", open.len());
+    for a in open.iter().take(SHOWN) {
+        let group: Vec<String> = a.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        eprintln!("  {} {{{}}} {} since {}", a.rule, group.join(", "), a.state.as_str(), format_rfc3339(a.since_ms));
+    }
+    if open.len() > SHOWN {
+        eprintln!("  … and {} more", open.len() - SHOWN);
+    }
 }

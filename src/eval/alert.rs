@@ -53,6 +53,14 @@ impl Phase {
         }
     }
 
+    /// When a firing alert's next reminder is due, if it has one.
+    pub fn next_reminder_ms(&self, t: Timing) -> Option<Millis> {
+        match (*self, t.repeat_interval_ms) {
+            (Phase::Firing { last_sent, .. }, Some(r)) => Some(last_sent.saturating_add(r)),
+            _ => None,
+        }
+    }
+
     pub fn firing_since(&self) -> Option<Millis> {
         match self {
             Phase::Firing { since, .. } => Some(*since),

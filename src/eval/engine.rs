@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::alert::Timing;
+use super::alert::{Phase, Timing};
 use super::groups::{Groups, event_key};
 use super::series::{PartitionId, Series};
-use super::Transition;
+use super::{AlertState, Transition};
 use super::transition::pack_sample;
 use crate::event::{Attribution, AttributionConfig, Dedup, DedupConfig, Event};
 use crate::field::Record;
@@ -63,6 +63,17 @@ pub enum Admission {
     Duplicate,
     /// Older than the allowed lateness.
     Late,
+}
+
+/// An alert pending or firing (see [`Engine::active_alerts`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveAlert {
+    pub rule: String,
+    pub group: Vec<(String, String)>,
+    /// Pending or firing.
+    pub state: AlertState,
+    /// When it became pending, or started firing.
+    pub since_ms: Millis,
 }
 
 /// Counters, for summaries and metrics.
@@ -257,6 +268,26 @@ impl Engine {
         self.series.memory_bytes()
     }
 
+    /// The alerts pending or firing now, by rule and group: what a replay leaves open.
+    pub fn active_alerts(&self) -> Vec<ActiveAlert> {
+        let mut active: Vec<ActiveAlert> = self
+            .series
+            .iter()
+            .filter_map(|s| {
+                let (state, since) = match s.phase {
+                    Phase::Inactive => return None,
+                    Phase::Pending { since } => (AlertState::Pending, since),
+                    Phase::Firing { since, .. } => (AlertState::Firing, since),
+                };
+                let rule = &self.rules.rules[s.rule as usize];
+                let group = rule.group_labels.iter().cloned().zip(s.labels.iter().map(|l| l.to_string())).collect();
+                Some(ActiveAlert { rule: rule.name.clone(), group, state, since_ms: since })
+            })
+            .collect();
+        active.sort_by(|a, b| (&a.rule, &a.group).cmp(&(&b.rule, &b.group)));
+        active
+    }
+
     fn partition(&mut self, p: PartitionId) -> &mut PartitionState {
         let config = &self.config;
         // An id must be remembered at least as long as a repeat of it could still be
@@ -302,14 +333,17 @@ impl Engine {
 
         let tick = self.config.tick.as_millis().max(1);
         let ticked = self.next_tick;
-        self.run_ticks(t, out);
+        // Ticks before this event run first; the tick at its very time runs after it (and
+        // after every other event stamped then), so it counts them: a heartbeat exactly on
+        // the minute must not look absent at that minute.
+        self.run_ticks(t, t.saturating_sub(1), out);
         // This partition, consumed behind another, crossed ticks the engine already ran:
         // its series evaluate them now, before this event counts.
         if let Some(c0) = behind
-            && next_boundary(c0, tick) <= part_now
+            && next_boundary(c0, tick) < t
             && next_boundary(c0, tick) < ticked
         {
-            self.catch_up(Some(partition), out);
+            self.catch_up(Some(partition), t.saturating_sub(1), out);
         }
         let now = self.clock.unwrap_or(t);
         self.stats.accepted += 1;
@@ -367,7 +401,8 @@ impl Engine {
                 let alone = series.parts.first().is_none_or(|(p, rest)| rest.is_empty() && p.partition == partition);
                 let at = if alone { part_now } else { watermark(series, &self.partitions, part_now).min(part_now) }.min(now);
                 let before = out.len();
-                catch_up_series(rule, c, series, at, tick, out);
+                // As for the engine's ticks: one at the event's own time waits for it.
+                catch_up_series(rule, c, series, if t == at { at - 1 } else { at }, tick, out);
                 let obs = *scratch.value_memo[c.value_slot].get_or_insert_with(|| rule.value.observe(&rec));
                 let gate = value_gate(rule, series);
                 let part = series.part_mut(partition, part_now);
@@ -409,17 +444,18 @@ impl Engine {
                 p.dirty = true;
             }
         }
-        self.run_ticks(now, out);
+        self.run_ticks(now, now, out);
         if behind {
-            self.catch_up(None, out);
+            self.catch_up(None, Millis::MAX, out);
         }
     }
 
     /// Evaluates every series (fed by `partition`, or all) at the ticks the engine already
-    /// ran but the series missed because a partition feeding it had not reached them yet.
-    fn catch_up(&mut self, partition: Option<PartitionId>, out: &mut Vec<Transition>) {
+    /// ran but the series missed because a partition feeding it had not reached them yet;
+    /// none after `limit`.
+    fn catch_up(&mut self, partition: Option<PartitionId>, limit: Millis, out: &mut Vec<Transition>) {
         let tick = self.config.tick.as_millis().max(1);
-        let ran = self.next_tick - tick;
+        let ran = (self.next_tick - tick).min(limit);
         let before = out.len();
         for series in self.series.iter_mut() {
             if partition.is_some_and(|p| !series.parts.iter().any(|x| x.partition == p)) || series.next_tick > ran {
@@ -433,7 +469,8 @@ impl Engine {
         self.stats.transitions += (out.len() - before) as u64;
     }
 
-    fn run_ticks(&mut self, now: Millis, out: &mut Vec<Transition>) {
+    /// Moves the clock to `now`, running the engine's ticks up to `upto` first.
+    fn run_ticks(&mut self, now: Millis, upto: Millis, out: &mut Vec<Transition>) {
         let tick = self.config.tick.as_millis().max(1);
         let Some(clock) = self.clock else {
             self.start(now, tick);
@@ -446,8 +483,8 @@ impl Engine {
         // change nothing: jump to the last one (each series catches up on what it still
         // needed, see `run_missed_ticks`). A gap of years would otherwise run every tick.
         let settled = clock.saturating_add(self.settle_ms);
-        while self.next_tick <= now {
-            self.next_tick = skip_settled(self.next_tick, settled, now, tick);
+        while self.next_tick <= upto {
+            self.next_tick = skip_settled(self.next_tick, settled, upto, tick);
             let at = self.next_tick;
             self.clock = Some(at);
             self.tick(at, out);
@@ -677,13 +714,20 @@ fn catch_up_series(rule: &Rule, c: &Compiled, series: &mut Series, upto: Millis,
 }
 
 /// Once the series has settled (`Compiled::settle_ms` after its last event), the ticks up
-/// to `upto` but the last could only repeat reminders; they are skipped, so a gap of years
-/// in event time costs a few evaluations, not one per tick.
+/// to `upto` can only repeat reminders; the others are skipped, so a gap of years in event
+/// time costs a few evaluations, not one per tick. The ticks a reminder falls due at still
+/// run, as they would for a daemon whose clock passes them one by one.
 #[inline(never)]
 fn run_missed_ticks(rule: &Rule, c: &Compiled, series: &mut Series, upto: Millis, tick: Millis, out: &mut Vec<Transition>) {
+    // Reminders sent in the loop do not unsettle the series: only reminders can follow them.
     let settled = series.last_activity_ms().saturating_add(c.settle_ms);
     while series.next_tick <= upto {
-        series.next_tick = skip_settled(series.next_tick, settled, upto, tick);
+        let mut next = skip_settled(series.next_tick, settled, upto, tick);
+        if let Some(due) = series.phase.next_reminder_ms(c.timing) {
+            // The first tick at or after `due`.
+            next = next.min(next_boundary(due.saturating_sub(1), tick).max(series.next_tick));
+        }
+        series.next_tick = next;
         let at = series.next_tick;
         series.next_tick += tick;
         if let Some(tr) = evaluate(rule, c, series, at) {

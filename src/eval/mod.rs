@@ -13,7 +13,7 @@ mod snapshot;
 mod transition;
 
 pub use alert::{Phase, Step, Timing};
-pub use engine::{Admission, Engine, EngineConfig, EngineStats, PartitionState};
+pub use engine::{ActiveAlert, Admission, Engine, EngineConfig, EngineStats, PartitionState};
 pub use series::PartitionId;
 pub use snapshot::{AlertRecord, AlertsSnapshot, LogChunks, PartitionChanges, PartitionHead, PartitionSnapshot, WindowRecord};
 pub use transition::{AlertState, EXCERPT_CHARS, Sample, Transition, pack_sample};
