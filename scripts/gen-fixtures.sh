@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the rule-test fixtures under tests/rules/fixtures/ with `llmwatch generate`.
-# Deterministic (fixed seeds, own PRNG): running it again gives byte-identical files.
+# Deterministic (fixed seeds, own PRNG): running it again gives the same events. (The
+# committed files were written before JSON keys kept their order, so the first re-run
+# rewrites them with the same events in a different key order.)
 # Each incident fixture: 100 minutes at 12 conversations/minute, the incident on
 # gpt-4o-mini from minute 30 to minute 70; normal.jsonl.gz: 2 hours without incident.
 set -euo pipefail

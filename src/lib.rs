@@ -4,7 +4,8 @@
 //! metrics, [`rules`] loads rule files into compiled [`rules::Rule`]s whose expressions
 //! ([`expr`]) read [`field::Record`]s, [`window`] keeps sliding-window aggregates, and
 //! [`eval`] runs the alert state machine and emits [`eval::Transition`]s. None of these
-//! modules does IO; the command-line tools and the daemon live at the edges.
+//! modules does IO except `rules`, which reads the rule files it is given; the
+//! command-line tools and the daemon live at the edges.
 
 pub mod event;
 pub mod config;

@@ -63,3 +63,16 @@ fn every_problem_is_printed_with_its_key_path() {
         assert!(out.lines().any(|l| l.contains(want)), "missing {want:?} in\n{out}");
     }
 }
+
+#[test]
+fn kafka_settings_librdkafka_refuses_are_reported_and_secrets_are_not_read() {
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let base = format!("[kafka]\nbrokers = \"k:9092\"\ntopics = [\"e\"]\n[store]\npath = \"s\"\n[rules]\npaths = [\"{rules}\"]\n[kafka.properties]\n");
+    // A property librdkafka does not know: found by the check, not by the daemon's start.
+    let (code, out) = check(&format!("{base}\"fetch.wait.maxx.ms\" = 5\n"));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("[kafka]: librdkafka refuses these settings") && out.contains("fetch.wait.maxx.ms"), "{out}");
+    // A password from an unset variable is not read by the check.
+    let (code, out) = check(&format!("{base}\"sasl.mechanism\" = \"PLAIN\"\n\"security.protocol\" = \"SASL_PLAINTEXT\"\n\"sasl.username\" = \"u\"\n\"sasl.password\" = {{ env = \"LLMWATCH_TEST_UNSET_PASSWORD\" }}\n"));
+    assert_eq!(code, 0, "{out}");
+}

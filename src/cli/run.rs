@@ -49,6 +49,10 @@ pub fn check(cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
             if !diags.is_empty() {
                 return Ok(ExitCode::from(1));
             }
+            if let Err(e) = llmwatch::daemon::check_kafka_settings(&config) {
+                println!("{}: [kafka]: {e}", file.display());
+                return Ok(ExitCode::from(1));
+            }
             eprintln!("ok: {} ({} rules, {} receivers)", file.display(), set.rules.len(), config.notify.receivers.len());
             Ok(ExitCode::SUCCESS)
         }

@@ -306,6 +306,24 @@ fn client_config(config: &Config) -> anyhow::Result<ClientConfig> {
     Ok(c)
 }
 
+/// Whether this build's librdkafka accepts `[kafka]` (`config check`): it refuses some
+/// settings only when a client is created (`security.protocol = "SASL_SSL"` without TLS
+/// support in the build, a SASL mechanism it has no provider for), and the daemon should
+/// not be the first to find out. Secrets are not read: a stand-in value is checked, so the
+/// check runs where the secrets are not. Creating a consumer connects to nothing.
+pub fn check_kafka_settings(config: &Config) -> Result<(), String> {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &config.kafka.brokers).set("group.id", &config.kafka.group_id);
+    for (k, v) in &config.kafka.properties {
+        let value = match v {
+            crate::config::Secret::Inline(v) => v.as_str(),
+            _ => "secret",
+        };
+        c.set(k, value);
+    }
+    c.create::<BaseConsumer>().map(drop).map_err(|e| format!("librdkafka refuses these settings: {e}"))
+}
+
 /// A stream whose newest event is at most this far behind the wall clock is live.
 const LIVE_WITHIN_MS: i64 = 10 * 60_000;
 
