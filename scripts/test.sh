@@ -58,11 +58,22 @@ step() {
 
 # Every Rust test: unit and property tests, integration tests (tests/*.rs: the real binary,
 # generated multi-hour streams, the services above), benches run once in test mode.
-step cargo-test cargo test --release --locked --all-targets
+# --no-fail-fast: one failing test binary must not hide the others' results.
+step cargo-test cargo test --release --locked --all-targets --no-fail-fast
 
 bin="${CARGO_TARGET_DIR:-$ROOT/target}/release/llmwatch"
-step rules-check "$bin" rules check rules/
-step rules-test "$bin" rules test tests/rules/*.yaml
+# The steps below run the binary: after a failed build it may be an older one, which
+# must not report green.
+step build cargo build --release --locked
+built() {
+    if [[ " ${failed[*]} " == *" build "* ]]; then
+        echo "not run: the build failed"
+        return 1
+    fi
+    "$@"
+}
+step rules-check built "$bin" rules check rules/
+step rules-test built "$bin" rules test tests/rules/*.yaml
 demo() {
     local out
     out="$(mktemp -d)"
@@ -71,7 +82,7 @@ demo() {
     rm -rf "$out"
     return "$rc"
 }
-step demo demo
+step demo built demo
 
 # A short fuzz run of the event decoder and the expression parser (FUZZ_SECONDS per
 # target, default 20; 0 skips). The first run installs cargo-fuzz and builds the targets.

@@ -5,7 +5,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use llmwatch::demo::{IncidentKind, Scenario, to_json};
@@ -56,17 +56,17 @@ fn write_config_dlq(dir: &Path, topic: &str, group: &str, dlq: Option<&str>) -> 
     path
 }
 
-fn start_daemon(config: &Path, transitions: &Path, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_llmwatch"))
+fn start_daemon(config: &Path, transitions: &Path, log: &Path) -> support::Daemon {
+    support::Daemon::spawn(
+        Command::new(env!("CARGO_BIN_EXE_llmwatch"))
         .args(["run", "--config"])
         .arg(config)
         .arg("--transitions")
         .arg(transitions)
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap())
-        .spawn()
-        .expect("start llmwatch run")
+        .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap()),
+    )
 }
 
 /// The transitions an uninterrupted replay of the same events gives (with evidence).
@@ -190,8 +190,7 @@ async fn kill_9_and_restart_neither_loses_nor_doubles_anything() {
         support::produce(&topic, chunk).await;
         let mut daemon = start_daemon(&config, &out, &log);
         std::thread::sleep(Duration::from_millis(kill_after_ms));
-        daemon.kill().unwrap();
-        daemon.wait().unwrap();
+        daemon.kill9();
     }
     let daemon = start_daemon(&config, &out, &log);
     wait_for_lines(&out, expected.len(), Duration::from_secs(60));

@@ -6,7 +6,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use llmwatch::demo::{IncidentKind, Scenario, to_json};
@@ -16,15 +16,15 @@ use serde_json::Value;
 
 const MIN: i64 = 60_000;
 
-fn start_daemon(config: &Path, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_llmwatch"))
+fn start_daemon(config: &Path, log: &Path) -> support::Daemon {
+    support::Daemon::spawn(
+        Command::new(env!("CARGO_BIN_EXE_llmwatch"))
         .args(["run", "--config"])
         .arg(config)
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap())
-        .spawn()
-        .expect("start llmwatch run")
+        .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap()),
+    )
 }
 
 /// The notifiable transitions of an uninterrupted replay: (alert key, kind, at).
@@ -96,8 +96,7 @@ async fn killed_with_a_non_empty_outbox_the_rest_is_delivered_after_restart_none
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut daemon = daemon;
-    daemon.kill().unwrap();
-    daemon.wait().unwrap();
+    daemon.kill9();
     assert!(standin.requests().iter().all(|r| r.status == 500));
     {
         let db = sled::open(dir.path().join("store")).unwrap();

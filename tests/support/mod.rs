@@ -683,12 +683,39 @@ async fn slack_handler(
     response
 }
 
-/// Sends SIGTERM to a daemon and waits (at most 20 s) for it to exit successfully.
-pub fn sigterm_and_wait(mut child: std::process::Child) {
-    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+/// A running `llmwatch run`, killed and reaped when dropped: a test that fails while its
+/// daemon runs must not leave it behind, loading the machine for the tests after it.
+pub struct Daemon(std::process::Child);
+
+impl Daemon {
+    pub fn spawn(cmd: &mut std::process::Command) -> Daemon {
+        Daemon(cmd.spawn().expect("start llmwatch run"))
+    }
+
+    /// `kill -9`: no shutdown, no final checkpoint.
+    pub fn kill9(&mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // Already reaped after a clean stop: then this signals nothing.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Sends SIGTERM to a daemon and waits (at most 20 s) for it to exit successfully; on
+/// failure the daemon is killed (by `Daemon`'s drop) before the panic unwinds further.
+pub fn sigterm_and_wait(mut daemon: Daemon) {
+    let pid = daemon.0.id() as libc::pid_t;
+    // SAFETY: signalling a child this test started and has not reaped, so the pid is its.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "SIGTERM to {pid}");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = daemon.0.try_wait().unwrap() {
             assert!(status.success(), "llmwatch run exited with {status}");
             return;
         }
