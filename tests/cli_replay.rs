@@ -61,3 +61,29 @@ fn until_runs_time_on_after_the_last_event_and_open_alerts_are_listed() {
         assert!(!stderr.contains("still pending or firing"), "{stderr}");
     }
 }
+
+#[test]
+fn replay_takes_the_engine_settings_of_a_daemon_config() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("r.yaml"), "group: g\nrules:\n  - name: any\n    window: 1m\n    value: count()\n    condition: '>= 1'\n").unwrap();
+    let rules = dir.path().join("r.yaml");
+    std::fs::write(
+        dir.path().join("llmwatch.toml"),
+        format!("[kafka]\nbrokers = \"k:9092\"\ntopics = [\"e\"]\n[store]\npath = \"s\"\n[rules]\npaths = [\"{}\"]\n[engine]\nallowed_lateness = \"0s\"\n", rules.display()),
+    )
+    .unwrap();
+    let events = dir.path().join("e.jsonl");
+    // The second event is 5 s behind the first: within the default 30 s, late with 0 s.
+    std::fs::write(&events, "{\"event_id\":\"a\",\"timestamp\":10000,\"kind\":\"interaction\"}\n{\"event_id\":\"b\",\"timestamp\":5000,\"kind\":\"interaction\"}\n").unwrap();
+    let late = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_llmwatch")).args(["replay", "--rules"]).arg(&rules).arg("--events").arg(&events).args(extra).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        stderr.split(" late").next().and_then(|s| s.rsplit(' ').next()).unwrap().to_string()
+    };
+    let config = dir.path().join("llmwatch.toml");
+    assert_eq!(late(&[]), "0");
+    assert_eq!(late(&["--config", config.to_str().unwrap()]), "1");
+    // A flag given on the command line wins over the config.
+    assert_eq!(late(&["--config", config.to_str().unwrap(), "--lateness", "30s"]), "0");
+}

@@ -67,17 +67,34 @@ pub enum RulesCommand {
 /// Engine settings shared by replay-like commands.
 #[derive(Debug, Clone, Args)]
 pub struct EngineArgs {
-    /// Events older than the newest event minus this are late and dropped.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    pub lateness: Duration,
-    /// Evaluation period (event time) for absent() and resolution without traffic.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub tick: Duration,
+    /// Take the engine settings ([engine]: lateness, tick, signals, dedup, samples, ...) from
+    /// a daemon config, so a backtest computes what that daemon does.
+    #[arg(long = "config", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Events older than the newest event minus this are late and dropped [default: 30s,
+    /// or the config's].
+    #[arg(long, value_parser = parse_duration)]
+    pub lateness: Option<Duration>,
+    /// Evaluation period (event time) for absent() and resolution without traffic
+    /// [default: 10s, or the config's].
+    #[arg(long, value_parser = parse_duration)]
+    pub tick: Option<Duration>,
 }
 
 impl EngineArgs {
-    pub fn config(&self) -> EngineConfig {
-        EngineConfig { allowed_lateness: self.lateness, tick: self.tick, ..EngineConfig::default() }
+    /// The config file's `[engine]` (or the defaults), with the flags given on top.
+    pub fn config(&self) -> anyhow::Result<EngineConfig> {
+        let mut c = match &self.config_file {
+            Some(path) => llmwatch::config::Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?.engine,
+            None => EngineConfig::default(),
+        };
+        if let Some(l) = self.lateness {
+            c.allowed_lateness = l;
+        }
+        if let Some(t) = self.tick {
+            c.tick = t;
+        }
+        Ok(c)
     }
 }
 

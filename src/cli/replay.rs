@@ -69,7 +69,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("{} problem(s) in the rule files; fix them or check with `llmwatch rules check`", diags.len());
     }
     let reader = llmwatch::source::open_events(&args.events).with_context(|| format!("cannot open {}", args.events.display()))?;
-    let mut engine = llmwatch::eval::Engine::new(Arc::new(rules), args.engine.config());
+    let mut engine = llmwatch::eval::Engine::new(Arc::new(rules), args.engine.config()?);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     if args.output == OutputFormat::Table {

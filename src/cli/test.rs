@@ -20,7 +20,7 @@ pub struct TestArgs {
 }
 
 pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
-    let config = args.engine.config();
+    let config = args.engine.config()?;
     let mut out = std::io::stdout().lock();
     let (mut passed, mut failed) = (0u32, 0u32);
     for path in &args.files {

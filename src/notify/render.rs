@@ -63,6 +63,18 @@ fn environment() -> Environment<'static> {
     env.set_syntax(minijinja::syntax::SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build().expect("default delimiters"));
     // Slack mrkdwn gives `<`, `>` and `&` meaning (links, mentions); user text must not.
     env.add_filter("mrkdwn", |s: String| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"));
+    // `{{ value | percent }}`: a share as a percentage ("0.1916" → "19.2%"). `value` reaches
+    // annotations as text (already rounded), so text that reads as a number is accepted.
+    env.add_filter("percent", |v: minijinja::Value, decimals: Option<u32>| -> String {
+        let x = match v.as_str() {
+            Some(s) => s.trim().parse::<f64>().ok(),
+            None => f64::try_from(v.clone()).ok(),
+        };
+        match x {
+            Some(x) => format!("{:.*}%", decimals.unwrap_or(1) as usize, x * 100.0),
+            None => v.to_string(),
+        }
+    });
     env
 }
 
@@ -330,6 +342,14 @@ pub(crate) mod tests {
         assert!(e.reason.contains("does not render a sample message") && e.reason.contains("nosuchfilter"), "{}", e.reason);
         let e = Templates::build(&[("email.txt".to_string(), "{% include \"x\" %}".to_string())].into()).unwrap_err();
         assert_eq!(e.name, "email.txt");
+    }
+
+    #[test]
+    fn annotations_can_show_a_share_as_a_percentage() {
+        let mut n = notification(Kind::Firing, AlertState::Firing);
+        n.rule.annotations.insert("summary".into(), "{{ value | percent }} of answers refused ({{ value | percent(0) }}, {{ model | percent }})".into());
+        let r = Templates::default().message(&[n]).unwrap();
+        assert!(r.alerts_md[0].contains("12.3% of answers refused (12%, gpt-4o)"), "{}", r.alerts_md[0]);
     }
 
     #[test]
