@@ -76,3 +76,21 @@ fn kafka_settings_librdkafka_refuses_are_reported_and_secrets_are_not_read() {
     let (code, out) = check(&format!("{base}\"sasl.mechanism\" = \"PLAIN\"\n\"security.protocol\" = \"SASL_PLAINTEXT\"\n\"sasl.username\" = \"u\"\n\"sasl.password\" = {{ env = \"LLMWATCH_TEST_UNSET_PASSWORD\" }}\n"));
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn signal_settings_are_checked_with_their_key_paths() {
+    let (code, out) = check(
+        "[kafka]\nbrokers = \"k:9092\"\ntopics = [\"e\"]\n[store]\npath = \"s\"\n[rules]\npaths = [\"r\"]\n[engine.signals]\nrefusal_phrases = [\"\"]\nlanguage = { languages = [\"klingon\"], min_confidence = 7 }\nrephrase = { min_similarity = -3 }\nmemory = { max_conversations = 0 }\n[[engine.signals.prices]]\nmodel = \"gpt-4o\"\ninput_per_million = -2.5\noutput_per_million = 10.0\n",
+    );
+    assert_eq!(code, 1, "{out}");
+    for want in [
+        "llmwatch.toml: engine.signals.refusal_phrases[0]: a phrase must not be empty",
+        "llmwatch.toml: engine.signals.language.languages[0]: unknown ISO 639-3 code `klingon`",
+        "llmwatch.toml: engine.signals.language.min_confidence: expected a number from 0 to 1",
+        "llmwatch.toml: engine.signals.rephrase.min_similarity: expected a number from 0 to 1",
+        "llmwatch.toml: engine.signals.memory.max_conversations: expected at least 1",
+        "engine.signals.prices[0].input_per_million: expected a price of 0 or more for `gpt-4o`",
+    ] {
+        assert!(out.lines().any(|l| l.contains(want)), "missing {want:?} in\n{out}");
+    }
+}

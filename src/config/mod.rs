@@ -17,6 +17,7 @@ pub use secret::{Secret, SecretError};
 use crate::event::{AttributionConfig, DedupConfig};
 
 use crate::eval::EngineConfig;
+use crate::signals::SignalConfig;
 use crate::notify::NotifyConfig;
 use crate::time::Duration;
 
@@ -199,7 +200,13 @@ impl Config {
                 }
                 engine.attribution = v;
             }
-            if let Some(v) = c.optional(t, "engine", "signals") {
+            if let Some(mut v) = c.optional::<SignalConfig>(t, "engine", "signals") {
+                // Checked before the merge, so `prices[i]` is the file's i-th entry.
+                for (key, message) in v.validate() {
+                    c.error(format!("engine.signals.{key}"), message);
+                }
+                // Configured prices add to and override the default table, never replace it.
+                v.prices = crate::signals::merge_prices(v.prices);
                 engine.signals = v;
             }
         }
@@ -398,6 +405,36 @@ default = "team"
         let zero = GOOD.replace("max_ids = 5000", "max_ids = 0");
         let errors = Config::parse(&zero, Path::new(".")).unwrap_err();
         assert!(errors[0].to_string().starts_with("engine.dedup.max_ids: expected a whole number greater than 0"), "{errors:?}");
+    }
+
+    #[test]
+    fn signal_settings_are_validated_by_key_path_and_prices_merge_over_the_defaults() {
+        let bad = format!(
+            "{GOOD}\n[engine.signals]\nrefusal_phrases = [\"\"]\npii_allow = [\"support@acme.com\", \"front desk\"]\nlanguage = {{ languages = [\"klingon\"], min_confidence = 7 }}\nrephrase = {{ min_similarity = -3 }}\nmemory = {{ max_conversations = 0 }}\n[[engine.signals.prices]]\nmodel = \"my-finetune\"\ninput_per_million = -1.0\noutput_per_million = 2.0\n"
+        );
+        let errors = Config::parse(&bad, Path::new(".")).unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        let expect = [
+            "engine.signals.refusal_phrases[0]: a phrase must not be empty",
+            "engine.signals.language.languages[0]: unknown ISO 639-3 code `klingon`",
+            "engine.signals.language.min_confidence: expected a number from 0 to 1, found 7",
+            "engine.signals.rephrase.min_similarity: expected a number from 0 to 1, found -3",
+            "engine.signals.pii_allow[1]: `front desk` is neither an e-mail address nor a phone number",
+            "engine.signals.prices[0].input_per_million: expected a price of 0 or more for `my-finetune`, found -1",
+            "engine.signals.memory.max_conversations: expected at least 1",
+        ];
+        for want in expect {
+            assert!(text.iter().any(|t| t.starts_with(want)), "missing {want:?} in {text:#?}");
+        }
+        assert_eq!(text.len(), expect.len(), "{text:#?}");
+
+        let ok = format!("{GOOD}\n[[engine.signals.prices]]\nmodel = \"GPT-4o\"\ninput_per_million = 2.0\noutput_per_million = 8.0\n[[engine.signals.prices]]\nmodel = \"my-finetune\"\ninput_per_million = 3.0\noutput_per_million = 12.0\n");
+        let prices = Config::parse(&ok, Path::new(".")).unwrap().engine.signals.prices;
+        let price = |m: &str| prices.iter().find(|p| p.model.eq_ignore_ascii_case(m)).map(|p| p.input_per_million);
+        assert_eq!(price("gpt-4o"), Some(2.0), "overridden");
+        assert_eq!(price("my-finetune"), Some(3.0), "added");
+        assert_eq!(price("gpt-4o-mini"), Some(0.15), "defaults kept");
+        assert_eq!(prices.len(), crate::signals::SignalConfig::default().prices.len() + 1);
     }
 
     #[test]

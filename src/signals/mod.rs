@@ -16,7 +16,7 @@ pub mod pii;
 mod refusal;
 mod rephrase;
 
-pub use config::{FeedbackConfig, FeedbackScale, LanguageConfig, MemoryConfig, Price, RephraseConfig, SignalConfig};
+pub use config::{merge_prices, FeedbackConfig, FeedbackScale, LanguageConfig, MemoryConfig, Price, RephraseConfig, SignalConfig};
 pub use language::LangCode;
 
 /// The first `n` characters of `text` (all of it when shorter). A text of at most `n`
@@ -198,6 +198,7 @@ pub struct SignalEngine {
     refusal: RefusalMatcher,
     language: LanguageDetector,
     prices: PriceTable,
+    pii_allow: pii::Allowed,
 }
 
 impl SignalEngine {
@@ -213,6 +214,7 @@ impl SignalEngine {
         SignalEngine {
             language: LanguageDetector::new(&config.language),
             prices: PriceTable::new(&config.prices),
+            pii_allow: pii::Allowed::new(&config.pii_allow),
             refusal,
             memory,
             config,
@@ -277,14 +279,23 @@ impl SignalEngine {
             s.set(SignalId::Error, Bool(failed));
         }
         if want(SignalId::RateLimited) {
-            let limited = e.error_type.as_deref().is_some_and(|t| self.config.rate_limit_errors.iter().any(|r| r.eq_ignore_ascii_case(t)));
+            let limited = e.error_type.as_deref().is_some_and(|t| {
+                // `openai.RateLimitError` is `RateLimitError`.
+                let last = t.rsplit('.').next().unwrap_or(t);
+                self.config.rate_limit_errors.iter().any(|r| r.eq_ignore_ascii_case(t) || r.eq_ignore_ascii_case(last))
+            });
             s.set(SignalId::RateLimited, Bool(limited));
         }
         if want(SignalId::Truncated) {
-            s.set(SignalId::Truncated, Bool(e.finish_reasons.iter().any(|r| &**r == "length")));
+            // OpenAI `length`, Anthropic `max_tokens`, Gemini `MAX_TOKENS`.
+            let cut = e.finish_reasons.iter().any(|r| r.eq_ignore_ascii_case("length") || r.eq_ignore_ascii_case("max_tokens"));
+            s.set(SignalId::Truncated, Bool(cut));
         }
-        if want(SignalId::EmptyResponse) && !failed {
-            s.set(SignalId::EmptyResponse, Bool(output.is_none_or(|o| o.trim().is_empty())));
+        if want(SignalId::EmptyResponse) && !failed && !answers_without_text(e) {
+            // Without the output (content capture off) there is nothing to judge: null.
+            if let Some(o) = output {
+                s.set(SignalId::EmptyResponse, Bool(is_blank(o)));
+            }
         }
         if want(SignalId::OutputChars)
             && let Some(o) = output
@@ -292,12 +303,12 @@ impl SignalEngine {
             s.set(SignalId::OutputChars, Num(o.chars().count() as f64));
         }
         if want(SignalId::Refusal)
-            && let Some(o) = output.filter(|o| !o.trim().is_empty())
+            && let Some(o) = output.filter(|o| !is_blank(o))
         {
             s.set(SignalId::Refusal, Bool(self.refusal.is_refusal(o)));
         }
         if want(SignalId::InvalidJson) && !failed {
-            let expects_json = e.output_type.as_deref() == Some("json") || e.attribute("expected_format").as_str() == Some("json");
+            let expects_json = e.output_type.as_deref().is_some_and(json::asks_for_json) || e.attribute("expected_format").as_str().is_some_and(json::asks_for_json);
             // Without the output (content capture off) there is nothing to judge: null, as
             // for every other text signal, not a false alarm on every call.
             if expects_json && let Some(o) = output {
@@ -307,7 +318,7 @@ impl SignalEngine {
         if want(SignalId::PiiLeak)
             && let Some(o) = output
         {
-            s.set(SignalId::PiiLeak, Bool(pii::leaks(input, o)));
+            s.set(SignalId::PiiLeak, Bool(pii::leaks(input, o, &self.pii_allow)));
         }
         if want(SignalId::CostUsd)
             && let Some(model) = e.model()
@@ -317,10 +328,12 @@ impl SignalEngine {
             s.set(SignalId::CostUsd, Num(cost));
         }
         if want(SignalId::TokensPerSecond)
+            && !failed
             && let (Some(tokens), Some(latency)) = (e.output_tokens, e.latency_ms)
         {
+            // Generation time under 1 ms, or no output tokens, gives no meaningful rate.
             let generating_ms = latency - e.ttft_ms.unwrap_or(0.0);
-            if generating_ms > 0.0 {
+            if tokens > 0.0 && generating_ms >= 1.0 {
                 s.set(SignalId::TokensPerSecond, Num(tokens / (generating_ms / 1000.0)));
             }
         }
@@ -350,19 +363,36 @@ impl SignalEngine {
             let cfg = &self.config.rephrase;
             let turn = rephrase::normalize(text, cfg.max_chars);
             if !turn.is_empty() {
+                let long_enough = rephrase::long_enough(&turn, cfg.min_words, cfg.min_chars);
                 let c = self.memory.touch(conv, e.time_ms, &self.config.memory);
-                if let Some((t, previous)) = &c.last_turn
-                    && e.time_ms - t <= cfg.within.as_millis()
-                    && e.time_ms >= *t
-                {
-                    s.set(SignalId::Rephrase, Bool(rephrase::similarity(previous, &turn) >= cfg.min_similarity));
-                } else if c.last_turn.is_some() {
-                    s.set(SignalId::Rephrase, Bool(false));
+                match &c.last_turn {
+                    // An earlier turn arriving late: not compared, and the newer turn stays.
+                    Some((t, _)) if e.time_ms < *t => return,
+                    Some((t, previous)) if long_enough => {
+                        let again = e.time_ms - t <= cfg.within.as_millis()
+                            && rephrase::long_enough(previous, cfg.min_words, cfg.min_chars)
+                            && rephrase::similarity(previous, &turn) >= cfg.min_similarity;
+                        s.set(SignalId::Rephrase, Bool(again));
+                    }
+                    _ => {}
                 }
                 c.last_turn = Some((e.time_ms, turn));
             }
         }
     }
+}
+
+/// Text that shows nothing: empty, or only whitespace, zero-width characters and BOMs.
+fn is_blank(text: &str) -> bool {
+    text.chars().all(|c| c.is_whitespace() || matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'))
+}
+
+/// A call whose answer is not text: a tool call (`tool_calls`, Anthropic `tool_use`,
+/// legacy `function_call`), an embedding or a tool execution. Its output being empty is
+/// no empty response.
+fn answers_without_text(e: &Event) -> bool {
+    e.finish_reasons.iter().any(|r| ["tool_calls", "tool_use", "function_call"].iter().any(|t| r.eq_ignore_ascii_case(t)))
+        || e.operation.as_deref().is_some_and(|op| op.eq_ignore_ascii_case("embeddings") || op.eq_ignore_ascii_case("execute_tool"))
 }
 
 #[derive(Serialize, Deserialize)]

@@ -13,8 +13,13 @@ impl RefusalMatcher {
         let alternatives: Vec<String> = phrases
             .iter()
             .filter(|p| !p.trim().is_empty())
-            // Typographic and straight apostrophes alike: models emit both.
-            .map(|p| regex::escape(p.trim()).replace(['\'', '’'], "['’]"))
+            // Straight, typographic (U+2019) and modifier-letter (U+02BC) apostrophes alike,
+            // and any space as a normal, no-break (U+00A0) or narrow no-break (U+202F) one:
+            // models and keyboards emit them all.
+            .map(|p| {
+                let p: String = p.trim().chars().map(|c| if matches!(c, '\u{00A0}' | '\u{202F}') { ' ' } else { c }).collect();
+                regex::escape(&p).replace(['\'', '’', 'ʼ'], "['’ʼ]").replace(' ', "[ \u{00A0}\u{202F}]")
+            })
             .collect();
         let regex = if alternatives.is_empty() { None } else { Some(Regex::new(&format!("(?i)(?:{})", alternatives.join("|")))?) };
         Ok(RefusalMatcher { regex, scan_chars })
