@@ -11,10 +11,13 @@ use anyhow::Context;
 use clap::Args;
 
 use llmwatch::demo::score::score;
-use llmwatch::demo::{IncidentKind, Scenario, shipped_rules, to_json};
+use llmwatch::demo::{IncidentKind, SHIPPED_RULES, Scenario, shipped_rules, to_json};
 use llmwatch::eval::{AlertState, Engine, EngineConfig, Transition};
 use llmwatch::event::Decoder;
+use llmwatch::notify::notification::{Kind, Notification, RuleFacts};
+use llmwatch::notify::Templates;
 use llmwatch::output::{group_text, round_value, transition_json};
+use llmwatch::rules::Rule;
 use llmwatch::time::{Millis, format_rfc3339, parse_rfc3339};
 
 #[derive(Debug, Args)]
@@ -45,6 +48,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut events_file = BufWriter::new(std::fs::File::create(args.out.join("events.jsonl"))?);
     let mut transitions_file = BufWriter::new(std::fs::File::create(args.out.join("transitions.jsonl"))?);
+    // The rules the demo ran, so the replay hint at the end works from any directory.
+    let rules_dir = args.out.join("rules");
+    write_rules(&rules_dir)?;
+    let templates = Templates::default();
 
     let mut out = std::io::stdout().lock();
     writeln!(out, "llmwatch demo — a simulated LLM support assistant: 3 hours of traffic, played in about {:.0} s\n", args.seconds)?;
@@ -83,7 +90,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         for tr in fresh.drain(..) {
             writeln!(transitions_file, "{}", transition_json(&tr, true))?;
             if tr.state.is_notifiable() {
-                print_transition(&mut out, &tr, engine.rules().get(&tr.rule).and_then(|r| r.business_value.as_deref()))?;
+                print_transition(&mut out, &tr, engine.rules().get(&tr.rule), &templates)?;
             }
             transitions.push(tr);
         }
@@ -115,16 +122,19 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     for inc in card.incidents.iter().take(1) {
         writeln!(out, "  the bad update on gpt-4o-mini ({}–{}) was caught by:", hhmm(inc.incident.start_ms), hhmm(inc.incident.end_ms))?;
     }
-    let mut seen = Vec::new();
+    // One line per alert, in the order they first fired; an alert that fired more than once
+    // says so (it flapped), with its last resolution.
+    let mut caught: Vec<(&llmwatch::demo::score::Detection, Millis)> = Vec::new();
     for inc in &card.incidents {
         for d in &inc.detections {
-            if seen.contains(&(d.rule.clone(), d.group.clone())) {
-                continue;
+            if !caught.iter().any(|(c, _)| c.rule == d.rule && c.group == d.group) {
+                caught.push((d, inc.incident.start_ms));
             }
-            seen.push((d.rule.clone(), d.group.clone()));
-            let resolved = d.resolved_at.map_or("still firing".to_string(), |r| format!("resolved {}", hhmmss(r)));
-            writeln!(out, "    {:<28} {:<24} fired {} ({} after the update), {}", d.rule, d.group, hhmmss(d.fired_at), minutes(d.fired_at - inc.incident.start_ms), resolved)?;
         }
+    }
+    caught.sort_by_key(|(d, _)| d.fired_at);
+    for (d, start) in caught {
+        writeln!(out, "    {:<28} {:<24} {}", d.rule, d.group, detection_text(d, start))?;
     }
     if card.false_firings.is_empty() {
         writeln!(out, "  false alarms: none — the normal stretches stayed quiet")?;
@@ -143,21 +153,56 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     writeln!(out, "  rendered in {}/ (Slack Block Kit request bodies as .json, e-mails as .eml)", messages_dir.display())?;
     writeln!(out, "\n  wrote {0}/events.jsonl and {0}/transitions.jsonl; replay them with:", args.out.display())?;
-    writeln!(out, "    llmwatch replay --rules rules --events {}/events.jsonl --output table", args.out.display())?;
+    writeln!(out, "    llmwatch replay --rules {} --events {}/events.jsonl --output table", rules_dir.display(), args.out.display())?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_transition(out: &mut impl Write, t: &Transition, why: Option<&str>) -> std::io::Result<()> {
-    let value = t.value.map_or("-".into(), |v| round_value(v).to_string());
+/// One alert's story during the incident: first firing, how many times it fired, and its
+/// last resolution.
+fn detection_text(d: &llmwatch::demo::score::Detection, incident_start: Millis) -> String {
+    let first = format!("{} ({} after the update)", hhmmss(d.fired_at), minutes(d.fired_at - incident_start));
+    let end = d.resolved_at.map_or("still firing".to_string(), |r| format!("resolved {}", hhmmss(r)));
+    if d.firings > 1 {
+        format!("fired {}× (first {first}), last {end}", d.firings)
+    } else {
+        format!("fired {first}, {end}")
+    }
+}
+
+/// Writes the embedded rule packs under `dir` (`crawl/…`, `walk/…`, `run/…`).
+fn write_rules(dir: &std::path::Path) -> anyhow::Result<()> {
+    for (path, text) in SHIPPED_RULES {
+        let target = dir.join(path.strip_prefix("rules/").unwrap_or(path));
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&target, text).with_context(|| format!("cannot write {}", target.display()))?;
+    }
+    Ok(())
+}
+
+/// A transition as on-call would read it: the rule's rendered `summary` (which carries the
+/// units), else the bare value; then the condition and the window's event count.
+fn print_transition(out: &mut impl Write, t: &Transition, rule: Option<&Rule>, templates: &Templates) -> std::io::Result<()> {
     let label = match t.state {
         AlertState::Firing if t.reminder => "REMINDER",
         AlertState::Firing => "FIRING  ",
         _ => "RESOLVED",
     };
-    writeln!(out, "{}  {} {:<26} {:<24} value {} (threshold {}, {} events)", hhmmss(t.at_ms), label, t.rule, group_text(t), value, t.threshold, t.events)?;
+    let summary = rule.zip(Kind::of(t)).and_then(|(r, kind)| {
+        templates.summary(&Notification { kind, rule: RuleFacts::of(r), transition: t.clone(), settled: false })
+    });
+    // The condition, unless the summary already states the threshold.
+    let condition = match (&summary, rule) {
+        (Some(s), _) if s.contains("threshold") => String::new(),
+        (_, Some(r)) => format!("condition {}, ", r.condition),
+        (_, None) => format!("threshold {}, ", t.threshold),
+    };
+    let text = summary.unwrap_or_else(|| format!("value {}", t.value.map_or("-".into(), |v| round_value(v).to_string())));
+    writeln!(out, "{}  {} {:<26} {:<24} {} ({}{} events)", hhmmss(t.at_ms), label, t.rule, group_text(t), text, condition, t.events)?;
     if t.state == AlertState::Firing
         && !t.reminder
-        && let Some(why) = why
+        && let Some(why) = rule.and_then(|r| r.business_value.as_deref())
     {
         writeln!(out, "          why it matters: {why}")?;
     }

@@ -45,12 +45,18 @@ pub const CONSEQUENCE_RULES: &[&str] = &[
 /// How long after an incident ends its alerts may still fire (windows drain slowly).
 pub const AFTERMATH_MS: Millis = 75 * 60_000;
 
-/// One rule's response to one incident.
+/// One rule's response to one incident: every firing counts, so a flapping alert shows as
+/// such instead of as its first firing and first resolution.
 #[derive(Debug, Clone)]
 pub struct Detection {
     pub rule: String,
     pub group: String,
+    /// The first firing.
     pub fired_at: Millis,
+    /// How many times the alert went to firing (reminders excluded); above 1 it flapped.
+    pub firings: u32,
+    /// The last resolution, when the alert is not firing again since; `None` while it
+    /// still fires at the end.
     pub resolved_at: Option<Millis>,
 }
 
@@ -89,18 +95,21 @@ pub fn score(scenario: &Scenario, transitions: &[Transition]) -> Scorecard {
         let mut detections: Vec<Detection> = Vec::new();
         for t in transitions.iter().filter(|t| explains(incident, t)) {
             let group = crate::output::group_text(t);
-            match t.state {
-                AlertState::Firing if !t.reminder && !detections.iter().any(|d| d.rule == t.rule && d.group == group) => {
-                    detections.push(Detection { rule: t.rule.clone(), group, fired_at: t.at_ms, resolved_at: None });
+            let known = detections.iter_mut().find(|d| d.rule == t.rule && d.group == group);
+            match (t.state, known) {
+                (AlertState::Firing, None) if !t.reminder => {
+                    detections.push(Detection { rule: t.rule.clone(), group, fired_at: t.at_ms, firings: 1, resolved_at: None });
                 }
-                AlertState::Resolved => {
-                    if let Some(d) = detections.iter_mut().find(|d| d.rule == t.rule && d.group == group && d.resolved_at.is_none()) {
-                        d.resolved_at = Some(t.at_ms);
-                    }
+                (AlertState::Firing, Some(d)) if !t.reminder => {
+                    d.firings += 1;
+                    d.resolved_at = None;
                 }
+                (AlertState::Resolved, Some(d)) => d.resolved_at = Some(t.at_ms),
                 _ => {}
             }
         }
+        // In the order on-call saw them.
+        detections.sort_by_key(|d| d.fired_at);
         let missed = expected_rules(incident.kind).iter().copied().filter(|r| !detections.iter().any(|d| d.rule == *r)).collect();
         card.incidents.push(IncidentScore { incident: incident.clone(), detections, missed });
     }
@@ -111,4 +120,48 @@ pub fn score(scenario: &Scenario, transitions: &[Transition]) -> Scorecard {
         .cloned()
         .collect();
     card
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::{IncidentKind, Scenario};
+
+    fn tr(rule: &str, state: AlertState, at_ms: Millis) -> Transition {
+        Transition {
+            rule: rule.into(),
+            group: vec![("model".into(), "gpt-4o-mini".into())],
+            state,
+            at_ms,
+            value: Some(1.0),
+            threshold: 0.5,
+            events: 100,
+            samples: vec![],
+            reminder: false,
+            firing_since_ms: None,
+        }
+    }
+
+    #[test]
+    fn a_flapping_alert_counts_every_firing_and_keeps_its_last_resolution_in_time_order() {
+        let start = 0;
+        let scenario = Scenario::baseline(start, 180 * 60_000, 1).with_incident(IncidentKind::WrongLanguage, Some("gpt-4o-mini"), 90 * 60_000, 135 * 60_000);
+        let m = 60_000;
+        let transitions = vec![
+            tr("language_switch_rate", AlertState::Firing, 94 * m),
+            tr("language_mismatch_rate", AlertState::Firing, 95 * m),
+            tr("language_switch_rate", AlertState::Resolved, 101 * m),
+            tr("language_switch_rate", AlertState::Firing, 109 * m),
+            tr("language_switch_rate", AlertState::Resolved, 137 * m),
+            tr("language_mismatch_rate", AlertState::Resolved, 140 * m),
+        ];
+        let card = score(&scenario, &transitions);
+        let d = &card.incidents[0].detections;
+        assert_eq!(d.iter().map(|d| d.rule.as_str()).collect::<Vec<_>>(), ["language_switch_rate", "language_mismatch_rate"]);
+        assert_eq!((d[0].fired_at, d[0].firings, d[0].resolved_at), (94 * m, 2, Some(137 * m)));
+        assert_eq!((d[1].firings, d[1].resolved_at), (1, Some(140 * m)));
+
+        let still = score(&scenario, &transitions[..4]);
+        assert_eq!(still.incidents[0].detections[0].resolved_at, None, "fired again after its resolution");
+    }
 }

@@ -129,6 +129,12 @@ impl Templates {
         })
     }
 
+    /// The rule's `summary` annotation rendered for one alert (it carries the units the
+    /// bare value lacks), `None` when the rule has none.
+    pub fn summary(&self, n: &Notification) -> Option<String> {
+        self.alert_view(n).summary
+    }
+
     fn alert_view(&self, n: &Notification) -> AlertView {
         let t = &n.transition;
         let group: BTreeMap<String, String> = t.group.iter().cloned().collect();
