@@ -470,3 +470,49 @@ fn reminders_fall_due_across_a_quiet_gap_as_they_would_tick_by_tick() {
     assert_eq!(m, expected);
     assert_eq!(out.iter().filter(|t| t.reminder).count(), 17);
 }
+
+#[test]
+fn a_jump_needs_min_events_in_the_previous_window_too() {
+    // Traffic ramps from one call in the first half hour to sixty in the next: the p95 of one
+    // call is no baseline, so the jump rule must not fire however large the ratio.
+    let yaml = "group: t\nrules:\n  - name: jump\n    group_by: [model]\n    window: 30m\n    value: change(percentile(latency_ms, 95))\n    condition: '> 1.5'\n    min_events: 20\n";
+    let run = |baseline_calls: i64| {
+        let mut engine = Engine::new(rules(yaml), EngineConfig::default());
+        let mut out = Vec::new();
+        for i in 0..baseline_calls {
+            engine.process(interaction(&format!("b{i}"), i * 30 * MIN / baseline_calls, "m", "c"), &mut out);
+        }
+        for i in 0..60 {
+            let mut e = interaction(&format!("n{i}"), 30 * MIN + i * 30_000, "m", "c");
+            e.latency_ms = Some(3000.0);
+            engine.process(e, &mut out);
+        }
+        out
+    };
+    assert!(run(1).is_empty(), "{:?}", states(&run(1)));
+    // With a baseline of 30 calls at 1000 ms the same jump fires.
+    assert_eq!(states(&run(30)).first().map(|s| s.1), Some("firing"));
+}
+
+#[test]
+fn a_restored_partition_computes_signals_with_the_settings_the_engine_runs_with_now() {
+    use llmwatch::eval::PartitionSnapshot;
+    let yaml = "group: t\nrules:\n  - name: refusals\n    group_by: [model]\n    window: 10m\n    value: ratio(signal.refusal)\n    condition: '> 0'\n";
+    let refusal = |id: &str, t: i64| {
+        let mut e = interaction(id, t, "m", "c");
+        e.output = Some("Computer says no.".into());
+        e
+    };
+    let mut engine = Engine::new(rules(yaml), EngineConfig::default());
+    let mut out = Vec::new();
+    engine.process(refusal("a", 0), &mut out);
+    assert!(out.is_empty(), "not a refusal phrase by default");
+    let stored = postcard::to_allocvec(&engine.snapshot_partition(0).unwrap()).unwrap();
+    // Restarted with the phrase added to the config: the restored partition uses it.
+    let mut config = EngineConfig::default();
+    config.signals.refusal_phrases = vec!["computer says no".into()];
+    let mut engine = Engine::new(rules(yaml), config);
+    engine.restore_partition(0, postcard::from_bytes::<PartitionSnapshot>(&stored).unwrap());
+    engine.process(refusal("b", 1000), &mut out);
+    assert_eq!(states(&out), [("m".to_string(), "firing", 1000)]);
+}

@@ -623,7 +623,9 @@ impl Engine {
         self.partitions.get(&p)
     }
 
-    pub(super) fn set_partition_state(&mut self, p: PartitionId, state: PartitionState) {
+    /// A restored partition's state, under the engine's current signal settings.
+    pub(super) fn set_partition_state(&mut self, p: PartitionId, mut state: PartitionState) {
+        state.signals.reconfigure(self.config.signals.clone());
         self.partitions.insert(p, state);
     }
 
@@ -778,7 +780,7 @@ fn value_gate(rule: &Rule, series: &Series) -> u64 {
 /// Steps the alert of a series evaluated at `now` to `ev`.
 #[inline(always)]
 fn step(rule: &Rule, c: &Compiled, series: &mut Series, now: Millis, ev: Evaluation) -> Option<Transition> {
-    let holds = ev.events >= rule.min_events && ev.value.is_some_and(|v| rule.condition.holds(v));
+    let holds = ev.events >= rule.min_events && ev.baseline_events.is_none_or(|b| b >= rule.min_events) && ev.value.is_some_and(|v| rule.condition.holds(v));
     let before = series.phase;
     let step = series.phase.step(now, holds, c.timing);
     // Some changes emit nothing (a firing alert's condition stops holding while

@@ -15,6 +15,7 @@ mod memory;
 pub mod pii;
 mod refusal;
 mod rephrase;
+mod stored;
 
 pub use config::{merge_prices, FeedbackConfig, FeedbackScale, LanguageConfig, MemoryConfig, Price, RephraseConfig, SignalConfig};
 pub use language::LangCode;
@@ -204,6 +205,13 @@ pub struct SignalEngine {
 impl SignalEngine {
     pub fn new(config: SignalConfig) -> Self {
         Self::with_memory(config, ConversationMemory::default())
+    }
+
+    /// The same conversation memory under `config`: a restored partition's signals follow
+    /// the settings the engine runs with now, not those it was stored under.
+    pub fn reconfigure(&mut self, config: SignalConfig) {
+        let memory = std::mem::take(&mut self.memory);
+        *self = Self::with_memory(config, memory);
     }
 
     fn with_memory(config: SignalConfig, memory: ConversationMemory) -> Self {
@@ -397,20 +405,23 @@ fn answers_without_text(e: &Event) -> bool {
 
 #[derive(Serialize, Deserialize)]
 struct SignalState {
-    config: SignalConfig,
+    /// Not read back: see [`stored`].
+    config: stored::FrozenSettings,
     memory: ConversationMemory,
 }
 
 impl Serialize for SignalEngine {
     fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        SignalState { config: self.config.clone(), memory: self.memory.clone() }.serialize(ser)
+        SignalState { config: stored::FrozenSettings::default(), memory: self.memory.clone() }.serialize(ser)
     }
 }
 
+/// Comes back with the default settings: the engine that restores it applies its own
+/// ([`SignalEngine::reconfigure`]).
 impl<'de> Deserialize<'de> for SignalEngine {
     fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
         let state = SignalState::deserialize(de)?;
-        Ok(SignalEngine::with_memory(state.config, state.memory))
+        Ok(SignalEngine::with_memory(SignalConfig::default(), state.memory))
     }
 }
 

@@ -183,6 +183,9 @@ pub struct Evaluation {
     pub value: Option<f64>,
     /// Events in the window (for `min_events` and transition records).
     pub events: u64,
+    /// For `change`: events in the previous window, the baseline. `min_events` applies to
+    /// it too: a jump over a near-empty previous window is noise, not a jump.
+    pub baseline_events: Option<u64>,
 }
 
 /// One (rule, group) window. The serialized form holds the bins (aggregates, never events)
@@ -445,7 +448,7 @@ impl SlidingWindow {
                 let count = self.closed.totals.count + b.count as u64;
                 self.last_ms = Some(self.last_ms.map_or(t, |l| l.max(t)));
                 let value = (count >= min_events).then(|| merged.quantile(*p)).flatten();
-                return Evaluation { value, events: count };
+                return Evaluation { value, events: count, baseline_events: None };
             }
             if !matches!(
                 (&b.stat, &spec.agg),
@@ -460,10 +463,10 @@ impl SlidingWindow {
             totals.add_bin(b);
             self.last_ms = Some(self.last_ms.map_or(t, |l| l.max(t)));
             if totals.count < min_events {
-                return Evaluation { value: None, events: totals.count };
+                return Evaluation { value: None, events: totals.count, baseline_events: None };
             }
             let value = closed_form_value(&spec.agg, &totals, || covered_ms(h, now, spec));
-            return Evaluation { value, events: totals.count };
+            return Evaluation { value, events: totals.count, baseline_events: None };
         }
         self.add_then_evaluate(spec, t, obs, now, min_events)
     }
@@ -480,19 +483,20 @@ impl SlidingWindow {
         self.evaluate_from(spec, now, 0)
     }
 
-    /// [`Self::evaluate`], leaving the value `None` (uncomputed) when the window holds
-    /// fewer than `min_events` events: the caller would not use it, and a percentile or
+    /// [`Self::evaluate`], leaving the value `None` (uncomputed) when the window (or, for
+    /// `change`, the previous window) holds fewer than `min_events` events: the caller would not use it, and a percentile or
     /// distinct value costs a merge.
     pub fn evaluate_from(&mut self, spec: &WindowSpec, now: Millis, min_events: u64) -> Evaluation {
         let bn = self.bin_of(now, spec.bin_ms);
         self.advance(spec, bn);
         let totals = self.current_totals(bn, spec.window_ms);
         let events = totals.count;
-        if events < min_events {
-            return Evaluation { value: None, events };
+        let baseline_events = matches!(spec.agg, AggKind::Change(_)).then(|| self.totals(self.end_at(spec, now, 1), spec.window_ms).count);
+        if events < min_events || baseline_events.is_some_and(|b| b < min_events) {
+            return Evaluation { value: None, events, baseline_events };
         }
         let value = self.value(&spec.agg, spec, now, 0, &totals);
-        Evaluation { value, events }
+        Evaluation { value, events, baseline_events }
     }
 
     /// Adds `other`'s events into this window (same spec): how the engine combines the

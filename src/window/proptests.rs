@@ -104,7 +104,8 @@ impl Naive {
         let end = self.bs(now);
         let events = self.window(end).len() as u64;
         let value = self.value(&self.spec.agg.clone(), now, 0);
-        Evaluation { value, events }
+        let baseline_events = matches!(self.spec.agg, AggKind::Change(_)).then(|| self.window(end - self.spec.window_ms).len() as u64);
+        Evaluation { value, events, baseline_events }
     }
 
     fn window(&self, end: Millis) -> Vec<Observation> {
@@ -256,10 +257,10 @@ fn run(sc: &Scenario) -> Result<(), TestCaseError> {
             model.add(t, o);
             let want = model.evaluate(newest);
             let got = fused.add_and_evaluate(&spec, t, o, newest, min_events);
-            if want.events >= min_events {
+            if want.events >= min_events && want.baseline_events.is_none_or(|b| b >= min_events) {
                 compare(&agg, got, want, newest)?;
             } else {
-                prop_assert_eq!((got.events, got.value), (want.events, None), "{:?} gated at {}", agg, newest);
+                prop_assert_eq!((got.events, got.baseline_events, got.value), (want.events, want.baseline_events, None), "{:?} gated at {}", agg, newest);
             }
         }
         // Round trip mid-stream, then let the window slide out completely.
@@ -280,6 +281,7 @@ fn compare(
     now: Millis,
 ) -> Result<(), TestCaseError> {
     prop_assert_eq!(got.events, want.events, "{:?} events at {}", agg, now);
+    prop_assert_eq!(got.baseline_events, want.baseline_events, "{:?} baseline events at {}", agg, now);
     match (got.value, want.value) {
         (Some(g), Some(w)) => {
             let tol = tolerance(agg) * w.abs();

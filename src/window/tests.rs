@@ -78,7 +78,8 @@ fn count_and_rate() {
         e,
         Evaluation {
             value: Some(90.0),
-            events: 90
+            events: 90,
+            baseline_events: None
         }
     );
     let e = check(AggKind::Rate, &ev, 15 * MIN - 1);
@@ -204,7 +205,8 @@ fn sum_avg_min_max_skip_missing_numbers() {
         check(AggKind::Sum, &ev, 0),
         Evaluation {
             value: Some(-2.0),
-            events: 4
+            events: 4,
+            baseline_events: None
         }
     );
     assert_eq!(check(AggKind::Avg, &ev, 0).value, Some(-1.0));
@@ -215,7 +217,8 @@ fn sum_avg_min_max_skip_missing_numbers() {
         check(AggKind::Sum, &none, 0),
         Evaluation {
             value: Some(0.0),
-            events: 1
+            events: 1,
+            baseline_events: None
         }
     );
     assert_eq!(check(AggKind::Avg, &none, 0).value, None);
@@ -298,7 +301,8 @@ fn distinct_exact_and_approximate() {
         check(AggKind::Distinct, &ev, 14 * MIN),
         Evaluation {
             value: Some(120.0),
-            events: 300
+            events: 300,
+            baseline_events: None
         }
     );
     let ev = [(0, Observation::default()), (0, hash(7)), (1, hash(7))];
@@ -306,7 +310,8 @@ fn distinct_exact_and_approximate() {
         check(AggKind::Distinct, &ev, 0),
         Evaluation {
             value: Some(1.0),
-            events: 3
+            events: 3,
+            baseline_events: None
         }
     );
 
@@ -339,7 +344,8 @@ fn absent_from_last_event_or_creation() {
         w.evaluate(&s, 2 * W + 500),
         Evaluation {
             value: Some(0.0),
-            events: 1
+            events: 1,
+            baseline_events: None
         }
     );
     assert_eq!(w.evaluate(&s, 3 * W + 499).value, Some(0.0));
@@ -356,7 +362,8 @@ fn change_compares_with_previous_window() {
         e,
         Evaluation {
             value: Some(2.0),
-            events: 20
+            events: 20,
+            baseline_events: Some(10)
         }
     );
     let e = check(AggKind::Change(Box::new(AggKind::Avg)), &ev, now);
@@ -373,9 +380,18 @@ fn change_compares_with_previous_window() {
         e,
         Evaluation {
             value: None,
-            events: 20
+            events: 20,
+            baseline_events: Some(0)
         }
     );
+    // `min_events` applies to the previous window too: 10 events there are too few for 11.
+    let s = spec(AggKind::Change(Box::new(AggKind::Count)));
+    let mut w = SlidingWindow::new(0);
+    for &(t, o) in &ev {
+        w.add(&s, t, o);
+    }
+    assert_eq!(w.evaluate_from(&s, now, 10).value, Some(2.0));
+    assert_eq!(w.evaluate_from(&s, now, 11), Evaluation { value: None, events: 20, baseline_events: Some(10) });
     // change keeps two windows: the previous window's bins survive one window of sliding.
     let s = spec(AggKind::Change(Box::new(AggKind::Count)));
     assert_eq!(s.max_bins(), 30);
