@@ -195,8 +195,6 @@ pub const DEFAULT_REFUSALS: &[&str] = &[
     "i can't help you with",
     "i'm unable to assist",
     "i am unable to assist",
-    "i'm not able to provide",
-    "i am not able to provide",
     "i can't do that",
     "i cannot do that",
     "je ne peux pas vous aider",
@@ -234,7 +232,6 @@ pub const DEFAULT_REFUSALS: &[&str] = &[
     "お答えしかねます",
     "我无法帮助",
     "我不能帮助",
-    "我无法提供",
     "我不能帮你",
     "我無法幫助",
 ];
@@ -252,8 +249,10 @@ pub const DEFAULT_PRICES: &[(&str, f64, f64)] = &[
     ("gpt-3.5-turbo", 0.50, 1.50),
     ("o1-mini", 1.10, 4.40),
     ("o1", 15.00, 60.00),
+    ("o1-pro", 150.00, 600.00),
     ("o3-mini", 1.10, 4.40),
     ("o3", 2.00, 8.00),
+    ("o3-pro", 20.00, 80.00),
     ("o4-mini", 1.10, 4.40),
     ("claude-3-haiku", 0.25, 1.25),
     ("claude-3-5-haiku", 0.80, 4.00),
@@ -280,7 +279,9 @@ pub const DEFAULT_PRICES: &[(&str, f64, f64)] = &[
 pub fn merge_prices(configured: Vec<Price>) -> Vec<Price> {
     let mut merged: Vec<Price> = SignalConfig::default().prices;
     for p in configured {
-        match merged.iter_mut().find(|d| d.model.eq_ignore_ascii_case(&p.model)) {
+        // Compared as the table compares them: `openai/gpt-4o` replaces `gpt-4o`.
+        let name = super::cost::model_name(&p.model);
+        match merged.iter_mut().find(|d| super::cost::model_name(&d.model).eq_ignore_ascii_case(name)) {
             Some(d) => *d = p,
             None => merged.push(p),
         }
@@ -338,8 +339,9 @@ impl SignalConfig {
             error("feedback.rating_negative_at_most".into(), "expected a number".into());
         }
         for (i, p) in self.prices.iter().enumerate() {
-            if p.model.trim().is_empty() {
-                error(format!("prices[{i}].model"), "must not be empty".into());
+            if super::cost::model_name(&p.model).is_empty() {
+                // `openai/` alone would be a prefix of every model name.
+                error(format!("prices[{i}].model"), format!("expected a model name, found {:?} (provider prefixes such as `openai/` are cut off)", p.model));
             }
             for (key, v) in [("input_per_million", p.input_per_million), ("output_per_million", p.output_per_million)] {
                 if !(v >= 0.0 && v.is_finite()) {

@@ -6,8 +6,8 @@
 use super::config::Price;
 
 pub struct PriceTable {
-    /// Sorted longest prefix first.
-    prices: Vec<Price>,
+    /// (model name as compared, price), longest name first.
+    prices: Vec<(String, Price)>,
 }
 
 /// `model` without what providers and gateways put before the model's own name: anything
@@ -31,8 +31,9 @@ fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
 
 impl PriceTable {
     pub fn new(prices: &[Price]) -> Self {
-        let mut prices = prices.to_vec();
-        prices.sort_by_key(|p| std::cmp::Reverse(model_name(&p.model).len()));
+        // Names cut once here, not on every event.
+        let mut prices: Vec<(String, Price)> = prices.iter().map(|p| (model_name(&p.model).to_string(), p.clone())).collect();
+        prices.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
         PriceTable { prices }
     }
 
@@ -42,7 +43,7 @@ impl PriceTable {
             return None;
         }
         let name = model_name(model);
-        let p = self.prices.iter().find(|p| starts_with_ignore_case(name, model_name(&p.model)))?;
+        let (_, p) = self.prices.iter().find(|(prefix, _)| starts_with_ignore_case(name, prefix))?;
         Some((input_tokens * p.input_per_million + output_tokens * p.output_per_million) / 1e6)
     }
 }

@@ -50,7 +50,7 @@ impl LanguageDetector {
         }
         // Hiragana and katakana are written in Japanese only; Latin terms in a Japanese
         // sentence ("Reactのコンポーネントでstateを…") would otherwise outvote them.
-        if kana * KANA_SHARE_DENOMINATOR >= letters && self.japanese_allowed {
+        if kana * 10 >= letters * KANA_TENTHS && self.japanese_allowed {
             return Some(*b"jpn");
         }
         let info = self.detector.detect(sample)?;
@@ -62,8 +62,10 @@ impl LanguageDetector {
     }
 }
 
-/// A text is Japanese when at least 1 in this many of its letters is a kana.
-const KANA_SHARE_DENOMINATOR: usize = 10;
+/// A text is Japanese when at least this many tenths of its letters are kana: Japanese
+/// prose with Latin terms has about half, an English answer quoting a Japanese phrase
+/// ("a polite thank you is ありがとうございます") about a seventh.
+const KANA_TENTHS: usize = 3;
 
 fn is_kana(c: char) -> bool {
     matches!(c as u32, 0x3041..=0x309F | 0x30A1..=0x30FA | 0x30FD..=0x30FF | 0x31F0..=0x31FF | 0xFF66..=0xFF9D)

@@ -315,7 +315,7 @@ impl SignalEngine {
         {
             s.set(SignalId::Refusal, Bool(self.refusal.is_refusal(o)));
         }
-        if want(SignalId::InvalidJson) && !failed {
+        if want(SignalId::InvalidJson) && !failed && !answers_without_text(e) {
             let expects_json = e.output_type.as_deref().is_some_and(json::asks_for_json) || e.attribute("expected_format").as_str().is_some_and(json::asks_for_json);
             // Without the output (content capture off) there is nothing to judge: null, as
             // for every other text signal, not a false alarm on every call.

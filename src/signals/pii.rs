@@ -167,10 +167,12 @@ impl Candidate {
         let before_ok = !is_alnum_before(text, c.start)
             && !(c.start > 0 && b"-./_#".contains(&b[c.start - 1]) && is_alnum_before(text, c.start - 1))
             && !(c.start > 0 && b[c.start - 1] == b'+');
+        // A comma ends a number (`John,415-555-0137,Boston` in a CSV line): a decimal comma
+        // after a phone- or card-shaped number does not occur.
         let after_ok = c.end >= b.len()
             || (!is_alnum_at(text, c.end)
                 && b[c.end] != b'@'
-                && !(b".,:-/_".contains(&b[c.end]) && c.end + 1 < b.len() && is_alnum_at(text, c.end + 1)));
+                && !(b".:-/_".contains(&b[c.end]) && c.end + 1 < b.len() && is_alnum_at(text, c.end + 1)));
         if !(before_ok && after_ok) {
             return (None, end);
         }
@@ -226,11 +228,13 @@ impl Candidate {
         let seps = self.seps();
         let digits = self.digits();
         if self.plus {
-            // International: the country code is 1–3 digits unless the number is ungrouped.
-            return (8..=15).contains(&d) && (groups.len() == 1 || groups[0] <= 3);
+            // International: the country code is 1–3 digits unless the number is ungrouped;
+            // never dotted (`+48.8566144` is a coordinate, `+12.345.678` an amount).
+            return (8..=15).contains(&d) && (groups.len() == 1 || groups[0] <= 3) && !seps.contains(&b'.');
         }
-        // International with `00` for `+`, grouped: 0049 30 12345678.
-        if digits.starts_with(b"00") && groups.len() >= 2 && groups[0] <= 5 && (10..=17).contains(&d) && !seps.contains(&b'.') {
+        // International with `00` for `+`, grouped by spaces: 0049 30 12345678 (dashed
+        // runs from 00 are reference numbers: 0012-3456-7890).
+        if digits.starts_with(b"00") && groups.len() >= 2 && groups[0] <= 5 && (10..=17).contains(&d) && seps.iter().all(|s| *s == b' ') {
             return true;
         }
         // National: written in groups (an ungrouped run is an order number or a timestamp
@@ -251,7 +255,14 @@ impl Candidate {
         }
         // With a trunk prefix or an area code in parentheses: 06 12 34 56 78,
         // 030/12345678, 020 7946 0958, (11) 91234-5678.
-        if !(digits[0] == b'0' || self.lead_paren) || !(2..=5).contains(&groups[0]) || !groups[1..].iter().all(|g| (2..=8).contains(g)) {
+        // A trunk prefix is one 0 before a non-zero area code: `00…` is international or a
+        // zero-padded reference number.
+        let trunk = digits[0] == b'0' && digits[1] != b'0';
+        if !(trunk || self.lead_paren) || !(2..=5).contains(&groups[0]) || !groups[1..].iter().all(|g| (2..=8).contains(g)) {
+            return false;
+        }
+        // Two groups of 9 digits are a ZIP+4 code (02139-4307), not a phone.
+        if groups.len() == 2 && d < 10 {
             return false;
         }
         if any_dot {
@@ -368,8 +379,51 @@ pub fn leaks(input: Option<&str>, output: &str, allowed: &Allowed) -> bool {
         each(input, |p| {
             given.insert(p);
         });
+        given_numbers(input, &mut given);
     }
     found.iter().any(|p| !given.contains(p))
+}
+
+/// Every number the user typed, however written: users type their own number ungrouped
+/// (`0612345678`), which is no phone by the output's rules, and an answer that confirms it
+/// in groups (`06 12 34 56 78`) leaks nothing. Each run of digits and separators on a line,
+/// and each space-separated piece of it, counts as a phone (last 9 digits) and, at 13 to
+/// 19 digits, as a card.
+fn given_numbers(text: &str, given: &mut HashSet<Pii>) {
+    let mut add = |digits: &[u8]| {
+        if digits.len() >= 7 {
+            let last9 = &digits[digits.len().saturating_sub(9)..];
+            given.insert(Pii::Phone(value(last9), last9.len() as u8));
+        }
+        if (13..=19).contains(&digits.len()) {
+            given.insert(Pii::Card(value(digits), digits.len() as u8));
+        }
+    };
+    let (mut run, mut piece) = (Vec::new(), Vec::new());
+    for c in text.bytes().chain(std::iter::once(b'\n')) {
+        match c {
+            b'0'..=b'9' => {
+                run.push(c);
+                piece.push(c);
+            }
+            b' ' | b'-' | b'.' | b'/' | b'(' | b')' | b'+' => {
+                if c == b' ' {
+                    add(&piece);
+                    piece.clear();
+                }
+            }
+            _ => {
+                add(&piece);
+                add(&run);
+                piece.clear();
+                run.clear();
+            }
+        }
+        // Longer runs are neither phones nor cards; keep the memory bounded.
+        if run.len() > 64 {
+            run.drain(..run.len() - 64);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,10 @@ impl RefusalMatcher {
             // models and keyboards emit them all.
             .map(|p| {
                 let p: String = p.trim().chars().map(|c| if matches!(c, '\u{00A0}' | '\u{202F}') { ' ' } else { c }).collect();
-                regex::escape(&p).replace(['\'', '’', 'ʼ'], "['’ʼ]").replace(' ', "[ \u{00A0}\u{202F}]")
+                let pattern = regex::escape(&p).replace(['\'', '’', 'ʼ'], "['’ʼ]").replace(' ', "[ \u{00A0}\u{202F}]");
+                // A phrase starting with a letter starts a word: "API cannot provide" holds
+                // "i cannot provide". ASCII-only, which keeps the regex on its fast engine.
+                if p.starts_with(|c: char| c.is_ascii_alphanumeric()) { format!("(?-u:\\b){pattern}") } else { pattern }
             })
             .collect();
         let regex = if alternatives.is_empty() { None } else { Some(Regex::new(&format!("(?i)(?:{})", alternatives.join("|")))?) };

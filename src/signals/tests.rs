@@ -85,6 +85,10 @@ fn refusals_in_several_languages_and_helpful_answers_that_apologise() {
         "Sorry for the wait! You can return any item within thirty days.",
         "Désolé pour l'attente : vous pouvez retourner l'article sous trente jours.",
         "I can help with that: open the login page and choose forgot password.",
+        // A phrase starts a word: "API cannot provide" holds "i cannot provide".
+        "Our API cannot provide real-time quotes, but the WebSocket feed can.",
+        "The CLI can't do that; use the web console instead.",
+        "I'm not able to provide the exact delivery date yet, but orders usually arrive within 3 business days.",
     ] {
         assert_eq!(refusal(&mut engine, text), Value::Bool(false), "{text}");
     }
@@ -235,6 +239,11 @@ fn pii_leak_ignores_numbers_that_are_not_phones_or_cards() {
         "IBAN DE89 3704 0044 0532 0130 00",
         "np.array([1 2 3 4 5 6 7 8 9])",
         "Commit 4f1c2d8a90b3e5f7061234567890abcd fixed it.",
+        "The office is at +48.8566144, +2.3522219 on the map.",
+        "Roughly +3.14159265358979 radians.",
+        "Umsatz: +12.345.678 Euro",
+        "Cambridge, MA 02139-4307",
+        "Your case number is 0012-3456-7890.",
     ] {
         assert_eq!(pii(&mut engine, "hi", output), Value::Bool(false), "{output}");
     }
@@ -258,6 +267,8 @@ fn pii_leak_finds_phones_cards_and_emails_in_real_formats() {
         "The card on file is 4111111111111111.",
         "Amex 3782 822463 10005",
         "Write to josé@exemple.fr",
+        "John,415-555-0137,Boston",
+        "4111 1111 1111 1111,12/28,123",
     ] {
         assert_eq!(pii(&mut engine, "hi", output), Value::Bool(true), "{output}");
     }
@@ -273,6 +284,10 @@ fn pii_leak_compares_numbers_not_formats() {
     assert_eq!(pii(&mut engine, "mon numéro : 06 12 34 56 78", "Nous vous appellerons au +33 6 12 34 56 78."), Value::Bool(false));
     assert_eq!(pii(&mut engine, "my mail is Jane.Doe@Example.com", "I sent it to jane.doe@example.com"), Value::Bool(false));
     assert_eq!(pii(&mut engine, "my number is +1 415 555 0137", "We'll call you at (415) 555-0199."), Value::Bool(true));
+    // Users type their own number ungrouped; the answer confirming it in groups leaks nothing.
+    assert_eq!(pii(&mut engine, "my number is 0612345678", "We will call you back at 06 12 34 56 78."), Value::Bool(false));
+    assert_eq!(pii(&mut engine, "Call me on 4155550137", "Sure, we'll call (415) 555-0137."), Value::Bool(false));
+    assert_eq!(pii(&mut engine, "card 4111111111111111 please", "Charged 4111 1111 1111 1111."), Value::Bool(false));
 }
 
 #[test]
@@ -375,6 +390,10 @@ fn invalid_json_formats_and_cut_off_fences() {
     assert_eq!(invalid(&mut engine, "json_object", "```Json\n{\"id\": \"A-1042\"}\n```"), Value::Bool(false));
     assert_eq!(invalid(&mut engine, "json_object", "```json\n{\"id\": \"A-1042\", \"items\": [1, 2"), Value::Bool(true));
     assert_eq!(invalid(&mut engine, "text", "not json"), Value::Null);
+    // A tool call answers with no text: nothing to parse, as for empty_response.
+    let mut tool = turn("t", 0, "c", "Return the order status as JSON.", "");
+    (tool.output_type, tool.finish_reasons) = (Some("json".into()), vec!["tool_use".into()]);
+    assert_eq!(signal(&mut engine, &tool, SignalId::InvalidJson), Value::Null);
     let mut by_attr = turn("a", 0, "c", "hi", "not json");
     by_attr.attributes.push(("expected_format".into(), Scalar::Str("Json".into())));
     assert_eq!(signal(&mut engine, &by_attr, SignalId::InvalidJson), Value::Bool(true));
@@ -407,6 +426,10 @@ fn language_of_japanese_with_latin_terms() {
     let q = "Reactでstateを更新するにはどうすればいいですか？コンポーネントが再描画されません。";
     let a = "Reactのコンポーネントでstateを更新するにはuseStateフックを使います。setStateを呼ぶと再描画されます。";
     assert_eq!(signal(&mut engine, &turn("e", 0, "c", q, a), SignalId::LanguageMismatch), Value::Bool(false));
+    // An English answer that quotes a Japanese phrase is English.
+    let q = "How do I say thank you politely in Japanese when I visit a client?";
+    let a = "In Japanese, a polite thank you is ありがとうございます (arigatou gozaimasu); with a client, add a slight bow.";
+    assert_ne!(signal(&mut engine, &turn("e", 0, "c", q, a), SignalId::LanguageMismatch), Value::Bool(true));
 }
 
 #[test]
@@ -416,7 +439,6 @@ fn refusals_added_phrases_and_unusual_spaces_and_apostrophes() {
         "I'm sorry, I can't help with creating malware.",
         "I cannot help you with that request.",
         "I'm unable to assist with this.",
-        "I'm not able to provide medical diagnoses.",
         "Sorry, I can't do that.",
         "Je ne peux pas aider avec cette demande.",
         "Tut mir leid, dabei kann ich dir nicht helfen.",
@@ -425,7 +447,6 @@ fn refusals_added_phrases_and_unusual_spaces_and_apostrophes() {
         "Sorry, daar kan ik je niet mee helpen.",
         "申し訳ございませんが、そのご質問にはお応えできません。",
         "恐れ入りますが、その件についてはお答えしかねます。",
-        "抱歉，我无法提供这方面的信息。",
         "对不起，我不能帮你做这件事。",
         "抱歉，我無法幫助你。",
         "I\u{2019}m sorry, but I can\u{2019}t assist with that.",
@@ -448,4 +469,16 @@ fn cost_prices_models_by_their_own_name() {
     assert_eq!(cost(&mut engine, "us.anthropic.claude-3-5-haiku-20241022-v1:0", 1e6, 0.0), Value::Num(0.80));
     assert_eq!(cost(&mut engine, "GPT-4o-Mini", 1e6, 0.0), Value::Num(0.15));
     assert_eq!(cost(&mut engine, "gpt-4o-mini", -1.0, 10.0), Value::Null);
+}
+
+#[test]
+fn configured_prices_replace_defaults_by_the_name_the_table_compares() {
+    let merged = merge_prices(vec![Price { model: "openai/gpt-4o".into(), input_per_million: 99.0, output_per_million: 99.0 }]);
+    let mut engine = SignalEngine::new(SignalConfig { prices: merged, ..SignalConfig::default() });
+    let mut e = turn("e", 0, "c", "q", "a");
+    (e.response_model, e.input_tokens, e.output_tokens) = (Some("gpt-4o-2024-08-06".into()), Some(1_000_000.0), Some(0.0));
+    assert_eq!(signal(&mut engine, &e, SignalId::CostUsd), Value::Num(99.0));
+    // A name that is only a provider prefix would price every model: refused.
+    let config = SignalConfig { prices: vec![Price { model: "openai/".into(), input_per_million: 1.0, output_per_million: 1.0 }], ..SignalConfig::default() };
+    assert!(config.validate().iter().any(|(key, _)| key == "prices[0].model"), "{:?}", config.validate());
 }
