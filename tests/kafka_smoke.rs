@@ -132,3 +132,37 @@ async fn group_consume_commit_and_resume() {
 fn missing_service_fails_loudly() {
     support::required_env("LLMWATCH_TEST_NO_SUCH_SERVICE");
 }
+
+/// `llmwatch produce` keys each message by the field `--key` names (the conversation by
+/// default); an event without it goes without a key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_keys_messages_by_the_field_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("e.jsonl");
+    std::fs::write(
+        &events,
+        concat!(
+            "{\"event_id\":\"a\",\"timestamp\":0,\"kind\":\"interaction\",\"gen_ai.conversation.id\":\"c1\",\"gen_ai.response.model\":\"gpt-4o\"}\n",
+            "{\"event_id\":\"b\",\"timestamp\":1,\"kind\":\"feedback\",\"gen_ai.conversation.id\":\"c1\",\"score\":-1}\n",
+        ),
+    )
+    .unwrap();
+    for (key_arg, want) in [(None, [Some("c1"), Some("c1")]), (Some("gen_ai.response.model"), [Some("gpt-4o"), None])] {
+        let topic = support::new_topic("produce-key", 1).await;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_llmwatch"));
+        cmd.args(["produce", "--brokers", &support::kafka_bootstrap(), "--topic", &topic, "--events"]).arg(&events);
+        if let Some(k) = key_arg {
+            cmd.args(["--key", k]);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let consumer: StreamConsumer = support::consumer_config(&support::unique_name("produce-key")).create().unwrap();
+        consumer.subscribe(&[&topic]).unwrap();
+        let mut keys = Vec::new();
+        while keys.len() < 2 {
+            let msg = tokio::time::timeout(Duration::from_secs(60), consumer.recv()).await.expect("two messages within 60 s").unwrap();
+            keys.push(msg.key().map(|k| String::from_utf8(k.to_vec()).unwrap()));
+        }
+        assert_eq!(keys, want.map(|k| k.map(String::from)), "--key {key_arg:?}");
+    }
+}

@@ -1,5 +1,5 @@
 //! `llmwatch produce`: loads a recorded JSONL stream into a Kafka topic (keyed by
-//! conversation), to try the daemon on real data or measure it.
+//! conversation, or by another field), to try the daemon on real data or measure it.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -21,6 +21,12 @@ pub struct ProduceArgs {
     /// JSONL events (`-` for stdin; `.gz` is decompressed). Lines are sent as they are.
     #[arg(long)]
     pub events: PathBuf,
+    /// The top-level event field whose value keys each message (its partition). A
+    /// conversation keeps its events, feedback included, in order in one partition; keying
+    /// by the rules' `group_by` label instead (`gen_ai.response.model`) keeps each alert
+    /// group whole on one consumer. Events without the field are sent without a key.
+    #[arg(long, default_value = "gen_ai.conversation.id", value_name = "FIELD")]
+    pub key: String,
 }
 
 pub fn run(args: ProduceArgs) -> anyhow::Result<ExitCode> {
@@ -37,12 +43,15 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<ExitCode> {
         if line.trim().is_empty() {
             continue;
         }
-        // Key by conversation so a conversation's events stay in order in one partition.
-        let key = serde_json::from_str::<serde_json::Value>(&line)
-            .ok()
-            .and_then(|v| v["gen_ai.conversation.id"].as_str().map(String::from))
-            .unwrap_or_default();
-        let mut record = BaseRecord::to(&args.topic).payload(line.as_bytes()).key(key.as_bytes());
+        let key = serde_json::from_str::<serde_json::Value>(&line).ok().and_then(|v| match &v[&args.key] {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Null => None,
+            other => Some(other.to_string()),
+        });
+        let mut record = BaseRecord::to(&args.topic).payload(line.as_bytes());
+        if let Some(k) = &key {
+            record = record.key(k.as_bytes());
+        }
         loop {
             match producer.send(record) {
                 Ok(()) => break,
