@@ -394,3 +394,30 @@ async fn an_alerts_notifications_keep_their_order_when_the_first_one_is_retried(
     let resolved_at = ok.iter().position(|m| m.iter().any(|s| s.contains("is *resolved*"))).unwrap();
     assert!(ok[resolved_at..].iter().flatten().all(|s| !s.contains("*a* is *firing*") || ok[resolved_at].contains(s)), "{ok:#?}");
 }
+
+#[tokio::test]
+async fn a_webhook_receiver_posts_each_message_new_and_a_resolution_as_its_own_message() {
+    let standin = support::SlackStandIn::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tree = open_tree(dir.path());
+    let outbox = Outbox::new(tree.clone());
+    let hook = standin.webhook_url("T0/B0/secret");
+    let config = notify_config(
+        &format!("[[receivers]]\nname = \"oncall\"\ntype = \"slack\"\nwebhook_url = \"{hook}\"\n\n[routing]\ngroup_wait = \"0s\"\ninitial_backoff = \"200ms\"\nmax_backoff = \"400ms\"\n"),
+        dir.path(),
+    );
+    let mut sender = Sender::new(outbox.clone(), config).unwrap();
+    stage(&outbox, &tree, "oncall", &[notification("refusal_rate", "gpt-4o-mini", Kind::Firing, T0)]);
+    drain(&mut sender, &outbox, Duration::from_secs(10)).await;
+    stage(&outbox, &tree, "oncall", &[notification("refusal_rate", "gpt-4o-mini", Kind::Resolved, T0 + 600_000)]);
+    drain(&mut sender, &outbox, Duration::from_secs(10)).await;
+    let reqs = standin.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:#?}");
+    for (r, text) in reqs.iter().zip(["[FIRING] refusal_rate (model=gpt-4o-mini)", "[RESOLVED] refusal_rate (model=gpt-4o-mini)"]) {
+        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/services/T0/B0/secret"), "a webhook cannot update: each is a new post");
+        let body = r.json.as_ref().unwrap();
+        assert!(body["text"].as_str().unwrap().starts_with(text), "{body}");
+        assert!(body["blocks"].as_array().is_some_and(|b| !b.is_empty()), "{body}");
+    }
+    assert!(outbox.log().unwrap().iter().all(|l| l.fate == Fate::Sent), "{:#?}", outbox.log().unwrap());
+}
