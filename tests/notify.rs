@@ -178,18 +178,19 @@ async fn email_round_trip(smtp: std::net::SocketAddr, tls: &str) {
     let dir = tempfile::tempdir().unwrap();
     let tree = open_tree(dir.path());
     let outbox = Outbox::new(tree.clone());
+    // A secret from a file (relative to the config's directory): env::set_var while other
+    // test threads run is undefined behaviour.
+    std::fs::write(dir.path().join("smtp-password"), "secret\n").unwrap();
     let to = format!("{tls}-{}", support::unique_name("oncall").replace([' ', ':'], "-").to_lowercase());
     let config = notify_config(
         &format!(
-            "[[receivers]]\nname = \"mail\"\ntype = \"email\"\nhost = \"{}\"\nport = {}\ntls = \"{tls}\"\nca_file = \"{}\"\nusername = \"llmwatch\"\npassword = {{ env = \"LLMWATCH_TEST_SMTP_PASSWORD_FOR_NOTIFY\" }}\nfrom = \"llmwatch <alerts@llmwatch.test>\"\nto = [\"{to}@example.test\", \"team@example.test\"]\n\n[routing]\ngroup_wait = \"0s\"\n",
+            "[[receivers]]\nname = \"mail\"\ntype = \"email\"\nhost = \"{}\"\nport = {}\ntls = \"{tls}\"\nca_file = \"{}\"\nusername = \"llmwatch\"\npassword = {{ file = \"smtp-password\" }}\nfrom = \"llmwatch <alerts@llmwatch.test>\"\nto = [\"{to}@example.test\", \"team@example.test\"]\n\n[routing]\ngroup_wait = \"0s\"\n",
             smtp.ip(),
             smtp.port(),
             support::smtp_ca_path().display()
         ),
         dir.path(),
     );
-    // SAFETY: set before any thread of this test reads the environment.
-    unsafe { std::env::set_var("LLMWATCH_TEST_SMTP_PASSWORD_FOR_NOTIFY", "secret") };
     let mut sender = Sender::new(outbox.clone(), config).unwrap();
     let n = notification(&format!("refusal_rate_{to}"), "gpt-4o-mini", Kind::Firing, T0);
     stage(&outbox, &tree, "mail", &[n]);

@@ -196,6 +196,96 @@ where
     out
 }
 
+/// One record to produce with [`produce_records`].
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    pub key: Vec<u8>,
+    pub payload: Vec<u8>,
+    /// The partition; `None` lets the partitioner pick it from the key.
+    pub partition: Option<i32>,
+    /// The Kafka (CreateTime) timestamp in ms since the epoch; `None` means the producer's
+    /// wall clock, as [`produce`] does.
+    pub timestamp_ms: Option<i64>,
+}
+
+/// Produces `records` to `topic` with `config` (start from [`producer_config`], e.g. with a
+/// small `batch.num.messages`), waits for every delivery and returns `(partition, offset)`
+/// of each, in input order. Panics if any delivery fails.
+pub async fn produce_records(config: &ClientConfig, topic: &str, records: &[Record]) -> Vec<(i32, i64)> {
+    let producer: FutureProducer = config.create().expect("create Kafka producer");
+    let mut pending = Vec::with_capacity(records.len());
+    for r in records {
+        let mut record = FutureRecord::to(topic).key(r.key.as_slice()).payload(r.payload.as_slice());
+        if let Some(p) = r.partition {
+            record = record.partition(p);
+        }
+        if let Some(t) = r.timestamp_ms {
+            record = record.timestamp(t);
+        }
+        loop {
+            match producer.send_result(record) {
+                Ok(fut) => {
+                    pending.push(fut);
+                    break;
+                }
+                Err((
+                    rdkafka::error::KafkaError::MessageProduction(
+                        rdkafka::types::RDKafkaErrorCode::QueueFull,
+                    ),
+                    back,
+                )) => {
+                    record = back;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err((e, _)) => panic!("producing to {topic}: {e}"),
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(pending.len());
+    for fut in pending {
+        match tokio::time::timeout(Duration::from_secs(60), fut).await {
+            Ok(Ok(Ok(d))) => out.push((d.partition, d.offset)),
+            Ok(Ok(Err((e, _)))) => panic!("delivery to {topic} failed: {e}"),
+            Ok(Err(_)) => panic!("delivery to {topic} canceled"),
+            Err(_) => panic!("delivery to {topic} timed out after 60 s"),
+        }
+    }
+    out
+}
+
+/// A client of `group` for [`committed_offset`]; it never subscribes, so it does not join
+/// the group and moves no partition.
+pub fn offset_reader(group: &str) -> rdkafka::consumer::BaseConsumer {
+    consumer_config(group).create().expect("create Kafka consumer")
+}
+
+/// The offset the reader's group has committed for `topic`/`partition`, if any.
+pub fn committed_offset(reader: &rdkafka::consumer::BaseConsumer, topic: &str, partition: i32) -> Option<i64> {
+    use rdkafka::consumer::Consumer;
+    let consumer = reader;
+    let mut q = rdkafka::TopicPartitionList::new();
+    q.add_partition(topic, partition);
+    let list = consumer.committed_offsets(q, Duration::from_secs(10)).ok()?;
+    match list.find_partition(topic, partition)?.offset() {
+        rdkafka::Offset::Offset(o) => Some(o),
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event time
+// ---------------------------------------------------------------------------------------------
+
+/// `days` before the wall clock, truncated to the hour (ms since the epoch): a start for
+/// generated streams that is always in the past — the daemon refuses events more than
+/// `limits.max_future` ahead of the clock and lets event time follow the wall clock for
+/// streams within 10 minutes of it — and that does not depend on the machine's date.
+pub fn stream_start_days_ago(days: i64) -> i64 {
+    const HOUR: i64 = 3_600_000;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    (now - days * 24 * HOUR).div_euclid(HOUR) * HOUR
+}
+
 /// Consumer configuration for `group` with the fast-join settings measured in
 /// shared/INFRA.md: joins and rebalances take about session.timeout.ms / 2, so 6000 (the
 /// smallest real Kafka accepts) gets the first message in ~3 s instead of ~23 s.
@@ -433,6 +523,9 @@ pub struct RecordedRequest {
     pub form: Option<Vec<(String, String)>>,
     /// How the stand-in answered (HTTP status).
     pub status: u16,
+    /// Accepted (recorded with its status) but the answer withheld: see
+    /// [`SlackStandIn::hold_after`].
+    pub held: bool,
 }
 
 impl RecordedRequest {
@@ -460,6 +553,9 @@ struct StandInState {
     requests: Vec<RecordedRequest>,
     failures: VecDeque<SlackFailure>,
     ts_counter: u64,
+    /// Answers to requests after this many are withheld until `release`.
+    hold_after: Option<usize>,
+    release: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// An in-process HTTP server standing in for the Slack Web API and incoming webhooks.
@@ -470,18 +566,23 @@ struct StandInState {
 /// * Any path outside `/api/` (use [`SlackStandIn::webhook_url`]) answers `ok` as text, like
 ///   Slack's incoming webhooks.
 /// * [`SlackStandIn::fail_next`] makes the next N requests fail (429, 500 or an API error).
+/// * [`SlackStandIn::hold_after`] accepts requests but withholds the answers: the receiver
+///   acted on them, the client still waits (a request in flight when the client dies).
 ///
 /// Every request is recorded, failed ones included. The server stops when dropped.
 pub struct SlackStandIn {
     addr: SocketAddr,
     state: Arc<Mutex<StandInState>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    release: tokio::sync::watch::Sender<bool>,
 }
 
 impl SlackStandIn {
     /// Starts the stand-in on `127.0.0.1:0`; must be called inside a tokio runtime.
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(StandInState::default()));
+        let (release, release_rx) = tokio::sync::watch::channel(false);
+        state.lock().unwrap().release = Some(release_rx);
         let app = axum::Router::new()
             .fallback(slack_handler)
             .with_state(state.clone());
@@ -502,7 +603,21 @@ impl SlackStandIn {
             addr,
             state,
             shutdown: Some(tx),
+            release,
         }
+    }
+
+    /// From now on, requests after the first `n` recorded ones are handled as usual (and
+    /// recorded with their status: the receiver acted on them) but their answers are
+    /// withheld until [`SlackStandIn::release`]: to the client they stay in flight.
+    pub fn hold_after(&self, n: usize) {
+        self.state.lock().unwrap().hold_after = Some(n);
+    }
+
+    /// Stops holding and sends the withheld answers (to clients still listening).
+    pub fn release(&self) {
+        self.state.lock().unwrap().hold_after = None;
+        let _ = self.release.send(true);
     }
 
     /// `http://127.0.0.1:P`
@@ -608,7 +723,10 @@ async fn slack_handler(
     let path = parts.uri.path().to_string();
     let is_api = path.starts_with("/api/");
 
+    // The lock is taken and released in this block: no guard may live across the await.
+    let (response, hold) = {
     let mut s = state.lock().unwrap();
+    let held = s.hold_after.is_some_and(|n| s.requests.len() >= n);
     let (status, response) = match s.failures.pop_front() {
         Some(SlackFailure::RateLimited { retry_after_secs }) => {
             let mut r = (
@@ -679,7 +797,14 @@ async fn slack_handler(
         json,
         form,
         status,
+        held,
     });
+    (response, s.release.clone().filter(|_| held))
+    };
+    if let Some(mut release) = hold {
+        // Dropped unanswered when the client goes away first.
+        let _ = release.wait_for(|released| *released).await;
+    }
     response
 }
 
