@@ -1,6 +1,14 @@
 //! `llmwatch replay` as a user runs it: what reaches stdout and stderr.
 
+use std::path::Path;
 use std::process::Command;
+
+/// `llmwatch replay --rules RULES --events EVENTS EXTRA...`, which must succeed: (stdout, stderr).
+fn replay(rules: &Path, events: &Path, extra: &[&str]) -> (String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_llmwatch")).args(["replay", "--rules"]).arg(rules).arg("--events").arg(events).args(extra).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
 
 #[test]
 fn quiet_replay_still_reports_bad_lines_and_any_line_limit_is_accepted() {
@@ -8,18 +16,8 @@ fn quiet_replay_still_reports_bad_lines_and_any_line_limit_is_accepted() {
     std::fs::write(dir.path().join("r.yaml"), "group: g\nrules:\n  - name: any\n    window: 1m\n    value: count()\n    condition: '>= 1'\n").unwrap();
     let events = dir.path().join("e.jsonl");
     std::fs::write(&events, "{\"event_id\":\"a\",\"timestamp\":0,\"kind\":\"interaction\"}\nnot json\n").unwrap();
-    let run = |extra: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_llmwatch"))
-            .args(["replay", "--rules"])
-            .arg(dir.path().join("r.yaml"))
-            .arg("--events")
-            .arg(&events)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-    };
+    let rules = dir.path().join("r.yaml");
+    let run = |extra: &[&str]| replay(&rules, &events, extra);
     let (stdout, stderr) = run(&["-q"]);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(stderr.contains("not_json 1 (line 2)") && stderr.contains("line 2: not_json"), "{stderr}");
@@ -35,18 +33,8 @@ fn until_runs_time_on_after_the_last_event_and_open_alerts_are_listed() {
     std::fs::write(dir.path().join("r.yaml"), "group: g\nrules:\n  - name: busy\n    window: 1m\n    value: count()\n    condition: '>= 1'\n").unwrap();
     let events = dir.path().join("e.jsonl");
     std::fs::write(&events, "{\"event_id\":\"a\",\"timestamp\":\"2026-11-27T14:00:00Z\",\"kind\":\"interaction\"}\n").unwrap();
-    let run = |extra: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_llmwatch"))
-            .args(["replay", "--rules"])
-            .arg(dir.path().join("r.yaml"))
-            .arg("--events")
-            .arg(&events)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-    };
+    let rules = dir.path().join("r.yaml");
+    let run = |extra: &[&str]| replay(&rules, &events, extra);
     // The stream ends with the alert firing: the summary says so.
     let (stdout, stderr) = run(&[]);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
@@ -76,9 +64,7 @@ fn replay_takes_the_engine_settings_of_a_daemon_config() {
     // The second event is 5 s behind the first: within the default 30 s, late with 0 s.
     std::fs::write(&events, "{\"event_id\":\"a\",\"timestamp\":10000,\"kind\":\"interaction\"}\n{\"event_id\":\"b\",\"timestamp\":5000,\"kind\":\"interaction\"}\n").unwrap();
     let late = |extra: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_llmwatch")).args(["replay", "--rules"]).arg(&rules).arg("--events").arg(&events).args(extra).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let (_, stderr) = replay(&rules, &events, extra);
         stderr.split(" late").next().and_then(|s| s.rsplit(' ').next()).unwrap().to_string()
     };
     let config = dir.path().join("llmwatch.toml");

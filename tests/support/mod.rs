@@ -158,42 +158,8 @@ where
     K: AsRef<[u8]>,
     P: AsRef<[u8]>,
 {
-    let producer: FutureProducer = producer_config().create().expect("create Kafka producer");
-    let mut pending = Vec::with_capacity(messages.len());
-    for (key, payload) in &messages {
-        let mut record = FutureRecord::to(topic)
-            .key(key.as_ref())
-            .payload(payload.as_ref());
-        // Enqueue without awaiting each delivery; back off while the local queue is full.
-        loop {
-            match producer.send_result(record) {
-                Ok(fut) => {
-                    pending.push(fut);
-                    break;
-                }
-                Err((
-                    rdkafka::error::KafkaError::MessageProduction(
-                        rdkafka::types::RDKafkaErrorCode::QueueFull,
-                    ),
-                    r,
-                )) => {
-                    record = r;
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                Err((e, _)) => panic!("producing to {topic}: {e}"),
-            }
-        }
-    }
-    let mut out = Vec::with_capacity(pending.len());
-    for fut in pending {
-        match tokio::time::timeout(Duration::from_secs(30), fut).await {
-            Ok(Ok(Ok(d))) => out.push((d.partition, d.offset)),
-            Ok(Ok(Err((e, _)))) => panic!("delivery to {topic} failed: {e}"),
-            Ok(Err(_)) => panic!("delivery to {topic} canceled"),
-            Err(_) => panic!("delivery to {topic} timed out after 30 s"),
-        }
-    }
-    out
+    let records: Vec<Record> = messages.iter().map(|(k, p)| Record { key: k.as_ref().to_vec(), payload: p.as_ref().to_vec(), ..Record::default() }).collect();
+    produce_records(&producer_config(), topic, &records).await
 }
 
 /// One record to produce with [`produce_records`].
