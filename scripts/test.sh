@@ -58,13 +58,15 @@ step() {
 
 # Every Rust test: unit and property tests, integration tests (tests/*.rs: the real binary,
 # generated multi-hour streams, the services above), benches run once in test mode.
+# Built first, on its own: the steps after the tests run the binary, which after a failed
+# build may be an older one and must not report green. `--no-run` builds exactly what the
+# tests use, the binary included (a separate `cargo build` would compile it again with
+# other dependency features: two minutes on a fresh machine).
+step build cargo test --release --locked --all-targets --no-run
 # --no-fail-fast: one failing test binary must not hide the others' results.
 step cargo-test cargo test --release --locked --all-targets --no-fail-fast
 
 bin="${CARGO_TARGET_DIR:-$ROOT/target}/release/llmwatch"
-# The steps below run the binary: after a failed build it may be an older one, which
-# must not report green.
-step build cargo build --release --locked
 built() {
     if [[ " ${failed[*]} " == *" build "* ]]; then
         echo "not run: the build failed"
