@@ -77,7 +77,10 @@ fn is_kana(c: char) -> bool {
 /// the text has none of them.
 fn prose(text: &str, max_chars: usize) -> Cow<'_, str> {
     let head = super::prefix_chars(text, max_chars);
-    if !text.contains('`') && !text.contains("://") && !text.contains("www.") {
+    // Only a marker starting within the first `max_chars` characters changes what is read,
+    // and the longest (`https://`) ends within 7 more: look there, not through a megabyte.
+    let near = super::prefix_chars(text, max_chars + 7);
+    if !near.contains('`') && !near.contains("://") && !near.contains("www.") {
         return Cow::Borrowed(head);
     }
     let mut out = String::with_capacity(head.len());
@@ -132,5 +135,8 @@ mod tests {
         assert_eq!(&d.detect(inline).unwrap(), b"fra");
         assert_eq!(prose("a `b` c https://x.y/z d ```e``` f", 100), "a   c  d   f");
         assert_eq!(prose("a ```unclosed code", 100), "a  ");
+        // A marker after what is read changes nothing; one straddling its end does.
+        assert!(matches!(prose("abcd efghijkl `x`", 4), Cow::Borrowed("abcd")));
+        assert_eq!(prose("abc https://x.y/z def", 5), "abc  ");
     }
 }
