@@ -8,10 +8,12 @@
 use super::series::Part;
 
 #[derive(Debug, Clone, Default)]
+#[repr(C)]
 pub struct Parts {
-    first: Option<Part>,
-    /// Parts after the first; empty whenever `first` is `None`.
+    /// Parts after the first; empty whenever `first` is `None`. Before `first`: its length
+    /// and `first`'s hot fields are read together on every event (see `Series`).
     rest: Vec<Part>,
+    first: Option<Part>,
 }
 
 impl Parts {

@@ -69,14 +69,13 @@ mod bins;
 mod ddsketch;
 mod distinct;
 mod hll;
+mod ring;
 mod stats;
 
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;
-
-use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
@@ -85,6 +84,7 @@ use crate::time::Millis;
 use bins::{Bin, BinStat, usable};
 use ddsketch::{MergedSketch, key_of};
 use distinct::DistinctSet;
+use ring::Bins;
 use stats::Moments;
 
 pub use bins::bin_start;
@@ -190,25 +190,52 @@ pub struct Evaluation {
 
 /// One (rule, group) window. The serialized form holds the bins (aggregates, never events)
 /// and the few times above; the merged-window caches are rebuilt after a restore.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `repr(C)`: the fields the per-event path reads (`head`, `closed`, `last_ms`, the newest
+/// bin) come first, side by side, so an update touches the fewest cache lines; the stored
+/// form keeps its own field order (see the `Serialize` impl).
+#[derive(Debug, Clone, PartialEq)]
+#[repr(C)]
 pub struct SlidingWindow {
-    #[serde(rename = "c")]
-    created_ms: Millis,
-    #[serde(rename = "l")]
-    last_ms: Option<Millis>,
     /// Newest bin start seen by `add` or `evaluate` (see the module docs, "Retention").
-    #[serde(rename = "h")]
     head: Option<Millis>,
-    #[serde(rename = "b")]
-    bins: VecDeque<Bin>,
-    #[serde(skip)]
-    caches: Caches,
     /// Event and hit counts of the window's bins other than its newest, for the window
     /// evaluated last. The engine evaluates every window on every event it receives; with
     /// this, an evaluation reads the newest bin only, not all of them (the older bins were
     /// cache misses on every event). Derived data, like `caches`.
-    #[serde(skip)]
     closed: ClosedCounts,
+    last_ms: Option<Millis>,
+    bins: Bins,
+    created_ms: Millis,
+    caches: Caches,
+}
+
+/// The stored form of a [`SlidingWindow`]: postcard is positional, so this order is the
+/// state layout and must not change without a migration.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "SlidingWindow")]
+struct StoredWindow<B> {
+    #[serde(rename = "c")]
+    created_ms: Millis,
+    #[serde(rename = "l")]
+    last_ms: Option<Millis>,
+    #[serde(rename = "h")]
+    head: Option<Millis>,
+    #[serde(rename = "b")]
+    bins: B,
+}
+
+impl Serialize for SlidingWindow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        StoredWindow { created_ms: self.created_ms, last_ms: self.last_ms, head: self.head, bins: &self.bins }.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SlidingWindow {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = StoredWindow::<Bins>::deserialize(d)?;
+        Ok(SlidingWindow { head: w.head, closed: ClosedCounts::default(), last_ms: w.last_ms, bins: w.bins, created_ms: w.created_ms, caches: Caches::default() })
+    }
 }
 
 /// See [`SlidingWindow::closed`]. Floating-point addition is not associative, so the
@@ -216,6 +243,7 @@ pub struct SlidingWindow {
 /// newest first (this cache), then the newest bin. A restored or merged window, which
 /// recomputes the cache, gets exactly the same sums as one that kept it.
 #[derive(Debug, Clone, Copy, Default)]
+#[repr(C)]
 struct ClosedCounts {
     /// The window's newest bin start; `None` when nothing is cached.
     end: Option<Millis>,
@@ -352,7 +380,7 @@ impl SlidingWindow {
             head: None,
             // Grown as bins arrive (see `add`): most windows of a high-cardinality group are
             // sparse, and reserving every bin up front cost 840 bytes per window.
-            bins: VecDeque::new(),
+            bins: Bins::default(),
             caches: Caches::default(),
             closed: ClosedCounts::default(),
         }
@@ -372,33 +400,9 @@ impl SlidingWindow {
         // The sketch bucket, computed once for the bin and the merged window.
         let key = if keeps_sketch(&spec.agg) { usable(obs.num).map(key_of) } else { None };
 
-        // Nearly every event lands in the newest bin.
-        if let Some(b) = self.bins.back_mut()
-            && b.start == bs
-        {
-            b.add(&obs, key);
-        } else {
-            let mut i = self.bins.len();
-            while i > 0 && self.bins[i - 1].start > bs {
-                i -= 1;
-            }
-            if i == 0 || self.bins[i - 1].start != bs {
-                if i == self.bins.len() && i > 0 {
-                    // The previous newest bin is (nearly always) complete: trim its growth slack.
-                    self.bins[i - 1].stat.shrink();
-                }
-                if self.bins.len() == self.bins.capacity() {
-                    // Doubling, capped at the most bins the window can hold: a full window
-                    // wastes no slot, a sparse one holds few.
-                    let len = self.bins.len();
-                    let want = (len * 2).clamp(1, spec.max_bins().max(len + 1));
-                    self.bins.reserve_exact(want - len);
-                }
-                self.bins.insert(i, Bin::new(bs, &spec.agg));
-                i += 1;
-            }
-            self.bins[i - 1].add(&obs, key);
-        }
+        let agg = &spec.agg;
+        // The previous newest bin is (nearly always) complete: trim its growth slack.
+        self.bins.get_or_insert(bs, spec.max_bins() - 1, || Bin::new(bs, agg), |b| b.stat.shrink()).add(&obs, key);
 
         let w = spec.window_ms;
         if let Some(end) = self.closed.end
@@ -430,7 +434,7 @@ impl SlidingWindow {
             && now >= h
             && now - h < bin_ms
             && self.closed.end == Some(h)
-            && let Some(b) = self.bins.back_mut()
+            && let Some(b) = self.bins.newest_mut()
             && b.start == h
         {
             if let (BinStat::Sketch(_), AggKind::Percentile(p)) = (&b.stat, &spec.agg) {
@@ -506,15 +510,12 @@ impl SlidingWindow {
             self.advance(spec, h);
         }
         let floor = self.head.map_or(Millis::MIN, |h| h.saturating_sub(spec.keep_ms()));
+        let max_older = spec.max_bins() - 1;
         for b in other.bins.iter().filter(|b| b.start > floor) {
-            let mut i = self.bins.len();
-            while i > 0 && self.bins[i - 1].start > b.start {
-                i -= 1;
-            }
-            if i > 0 && self.bins[i - 1].start == b.start {
-                self.bins[i - 1].merge(b);
-            } else {
-                self.bins.insert(i, b.clone());
+            let mut fresh = false;
+            let mine = self.bins.get_or_insert(b.start, max_older, || { fresh = true; b.clone() }, |_| {});
+            if !fresh {
+                mine.merge(b);
             }
         }
         self.created_ms = self.created_ms.min(other.created_ms);
@@ -534,7 +535,7 @@ impl SlidingWindow {
     /// Approximate bytes this window occupies (struct plus heap, caches included).
     pub fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.bins.capacity() * std::mem::size_of::<Bin>()
+            + self.bins.heap_slots() * std::mem::size_of::<Bin>()
             + self.bins.iter().map(|b| b.stat.heap_bytes()).sum::<usize>()
             + self.caches.0.capacity() * std::mem::size_of::<Option<Cache>>()
             + self
@@ -560,8 +561,8 @@ impl SlidingWindow {
         self.head = Some(bs);
         let floor = bs.saturating_sub(spec.keep_ms());
         let mut dropped = false;
-        while self.bins.front().is_some_and(|b| b.start <= floor) {
-            self.bins.pop_front();
+        while self.bins.oldest().is_some_and(|b| b.start <= floor) {
+            self.bins.pop_oldest();
             dropped = true;
         }
         if dropped {
@@ -600,7 +601,7 @@ impl SlidingWindow {
             self.closed = ClosedCounts { end: Some(end), totals: self.older_totals(end, w) };
         }
         let mut t = self.closed.totals;
-        let newest = match self.bins.back() {
+        let newest = match self.bins.newest() {
             Some(b) if b.start <= end => Some(b),
             _ => self.bins.iter().rev().find(|b| b.start <= end),
         };
