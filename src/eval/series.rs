@@ -135,6 +135,10 @@ impl Series {
     pub fn push_sample(&mut self, t: Millis, id: Arc<str>, max: usize) {
         if self.samples.len() == max {
             self.samples.pop_front();
+        } else if self.samples.capacity() == 0 {
+            // The ring's final size at once: growing 0 → 4 → 8 was two allocations and a
+            // copy for every new series, and three slots never used.
+            self.samples.reserve_exact(max);
         }
         self.samples.push_back((t, id));
         self.last_sample_ms = t;
