@@ -114,8 +114,12 @@ struct Compiled {
 struct Scratch {
     /// Rule index whose `when` stands for each distinct filter.
     when_rule: Vec<usize>,
-    /// 0 = not evaluated yet for this event, 1 = false, 2 = true.
-    when_value: Vec<u8>,
+    /// Whether the event passes each distinct filter, evaluated up front: every rule is
+    /// visited on every event, so every filter is needed (a memo checked per rule cost
+    /// more than the filters). One more entry, always true, stands for "no `when`".
+    when_value: Vec<bool>,
+    /// For each distinct `group_by` list, the `when_value` index of each member.
+    member_when: Vec<Vec<usize>>,
     /// Rule index whose `group_by` stands for each distinct list.
     group_rule: Vec<usize>,
     /// The rules of each distinct list, in member order.
@@ -221,7 +225,9 @@ impl Engine {
                 }
             })
             .collect();
-        scratch.when_value = vec![0; scratch.when_rule.len()];
+        scratch.when_value = vec![true; scratch.when_rule.len() + 1];
+        let always = scratch.when_rule.len();
+        scratch.member_when = scratch.group_members.iter().map(|m| m.iter().map(|&i| compiled[i].when_slot.unwrap_or(always)).collect()).collect();
         scratch.value_memo = vec![None; scratch.value_rule.len()];
         let settle_ms = compiled.iter().map(|c: &Compiled| c.settle_ms).max().unwrap_or(0);
         Engine {
@@ -353,7 +359,9 @@ impl Engine {
         let mut sample: Option<Arc<str>> = None;
         let rules = self.rules.clone();
         let scratch = &mut self.scratch;
-        scratch.when_value.iter_mut().for_each(|v| *v = 0);
+        for (slot, &r) in scratch.when_rule.iter().enumerate() {
+            scratch.when_value[slot] = rules.rules[r].when.as_ref().is_none_or(|w| w.eval(&rec).is_true());
+        }
         scratch.value_memo.iter_mut().for_each(|v| *v = None);
         let first = out.len();
         scratch.out_rules.clear();
@@ -363,9 +371,7 @@ impl Engine {
             let members = &scratch.group_members[slot];
             let passing = &mut scratch.passing;
             passing.clear();
-            for &i in members.iter() {
-                passing.push(when_holds(&mut scratch.when_value, &scratch.when_rule, &rules, self.compiled[i].when_slot, &rec));
-            }
+            passing.extend(scratch.member_when[slot].iter().map(|&w| scratch.when_value[w]));
             let wanted = passing.iter().filter(|&&p| p).count();
             if wanted == 0 {
                 continue;
@@ -671,18 +677,6 @@ impl Engine {
     pub fn partitions(&self) -> impl Iterator<Item = (PartitionId, &PartitionState)> {
         self.partitions.iter().map(|(p, s)| (*p, s))
     }
-}
-
-/// Whether the event passes the `when` of slot `when_slot` (no `when`: always), evaluated at
-/// most once per event and slot: `when_value` memoises 0 = not yet, 1 = false, 2 = true.
-#[inline]
-fn when_holds(when_value: &mut [u8], when_rule: &[usize], rules: &RuleSet, when_slot: Option<usize>, rec: &Record<'_>) -> bool {
-    let Some(slot) = when_slot else { return true };
-    if when_value[slot] == 0 {
-        let when = rules.rules[when_rule[slot]].when.as_ref().expect("has when");
-        when_value[slot] = if when.eval(rec).is_true() { 2 } else { 1 };
-    }
-    when_value[slot] == 2
 }
 
 fn is_hit_based(kind: &AggKind) -> bool {
