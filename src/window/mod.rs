@@ -428,6 +428,18 @@ impl SlidingWindow {
     #[inline]
     pub fn add_and_evaluate(&mut self, spec: &WindowSpec, t: Millis, obs: Observation, now: Millis, min_events: u64) -> Evaluation {
         let bin_ms = spec.bin_ms;
+        if self.head.is_none() {
+            // A new window (a new group's first event, the common case in a high-cardinality
+            // group): what the general path would leave, set directly, so the short path
+            // below applies — an empty window's older bins total nothing.
+            let bs = bin_start(t, bin_ms);
+            if now >= bs && now - bs < bin_ms {
+                self.head = Some(bs);
+                self.closed = ClosedCounts { end: Some(bs), totals: Totals::default() };
+                let agg = &spec.agg;
+                self.bins.get_or_insert(bs, spec.max_bins() - 1, || Bin::new(bs, agg), |_| {});
+            }
+        }
         if let Some(h) = self.head
             && t >= h
             && t - h < bin_ms
@@ -438,19 +450,23 @@ impl SlidingWindow {
             && b.start == h
         {
             if let (BinStat::Sketch(_), AggKind::Percentile(p)) = (&b.stat, &spec.agg) {
-                let Some(Some(Cache::Sketch { end, merged })) = self.caches.0.first_mut() else {
-                    return self.add_then_evaluate(spec, t, obs, now, min_events);
+                let count = self.closed.totals.count + b.count as u64 + 1;
+                let merged = match self.caches.0.first_mut() {
+                    Some(Some(Cache::Sketch { end, merged })) if *end == h => Some(merged),
+                    // Stale or never built: rebuilt when a value is needed, and below
+                    // `min_events` none is (a sparse series never needs one).
+                    _ if count < min_events => None,
+                    _ => return self.add_then_evaluate(spec, t, obs, now, min_events),
                 };
-                if *end != h {
-                    return self.add_then_evaluate(spec, t, obs, now, min_events);
-                }
                 let key = usable(obs.num).map(key_of);
                 b.add(&obs, key);
+                self.last_ms = Some(self.last_ms.map_or(t, |l| l.max(t)));
+                let Some(merged) = merged else {
+                    return Evaluation { value: None, events: count, baseline_events: None };
+                };
                 if let Some(k) = key {
                     merged.add_key(k);
                 }
-                let count = self.closed.totals.count + b.count as u64;
-                self.last_ms = Some(self.last_ms.map_or(t, |l| l.max(t)));
                 let value = (count >= min_events).then(|| merged.quantile(*p)).flatten();
                 return Evaluation { value, events: count, baseline_events: None };
             }
