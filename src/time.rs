@@ -28,6 +28,9 @@ pub fn format_rfc3339(ms: Millis) -> String {
 
 /// Parses an RFC 3339 timestamp into epoch milliseconds.
 pub fn parse_rfc3339(s: &str) -> Option<Millis> {
+    if let Some(ms) = parse_canonical(s.as_bytes()) {
+        return Some(ms);
+    }
     if let Ok(t) = s.parse::<jiff::Timestamp>() {
         return Some(t.as_millisecond());
     }
@@ -40,6 +43,42 @@ pub fn parse_rfc3339(s: &str) -> Option<Millis> {
     }
     let trimmed = format!("{}{}", &s[..dot + 10], &s[dot + 1 + digits..]);
     trimmed.parse::<jiff::Timestamp>().ok().map(|t| t.as_millisecond())
+}
+
+/// The form nearly every producer writes, `YYYY-MM-DDTHH:MM:SS[.mmm]Z`, read by hand: jiff's
+/// general parser cost ~620 instructions of the ~12 000 that decoding an event takes, this
+/// ~60. Anything else (offsets, other fraction lengths, lowercase separators, a leap
+/// second) returns `None` and goes to jiff; a property test checks that both agree.
+fn parse_canonical(b: &[u8]) -> Option<Millis> {
+    let frac = match b.len() {
+        20 => None,
+        24 if b[19] == b'.' => Some(&b[20..23]),
+        _ => return None,
+    };
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[b.len() - 1] != b'Z' {
+        return None;
+    }
+    let num = |r: &[u8]| r.iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')));
+    let (year, month, day) = (num(&b[0..4])?, num(&b[5..7])?, num(&b[8..10])?);
+    let (hour, minute, second) = (num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?);
+    let millis = match frac {
+        Some(f) => num(f)?,
+        None => 0,
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&month) || day < 1 || day > month_days[(month - 1) as usize] || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    // Days from the civil date (H. Hinnant's algorithm; years 0000–9999 are all positive).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let ms = ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis;
+    // jiff's range ends a day short of the years' ends (it allows any UTC offset).
+    event_time_range().contains(&ms).then_some(ms)
 }
 
 /// The event times llmwatch accepts: those an RFC 3339 timestamp can name (jiff's range,
@@ -151,6 +190,38 @@ impl<'de> serde::Deserialize<'de> for Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn by_jiff(s: &str) -> Option<Millis> {
+        s.parse::<jiff::Timestamp>().ok().map(|t| t.as_millisecond())
+    }
+
+    #[test]
+    fn canonical_timestamps_read_by_hand_as_jiff_reads_them() {
+        for s in ["1970-01-01T00:00:00Z", "1969-12-31T23:59:59.999Z", "2024-02-29T12:00:00.500Z", "2000-02-29T00:00:00Z", "0000-01-01T00:00:00Z", "9999-12-30T22:00:00.999Z", "2026-11-27T12:00:00.568Z"] {
+            assert_eq!(parse_canonical(s.as_bytes()), by_jiff(s), "{s}");
+            assert!(parse_canonical(s.as_bytes()).is_some(), "{s}");
+        }
+        // Not the canonical form, or not a date: left to jiff, which decides.
+        for s in ["2023-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-04-31T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z", "2016-12-31T23:59:60Z", "2026-01-01t00:00:00Z", "2026-01-01T00:00:00.5Z", "2026-01-01T00:00:00+01:00", "2026-01-01T00:00:0aZ", "+2026-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z"] {
+            assert_eq!(parse_canonical(s.as_bytes()), None, "{s}");
+        }
+        assert_eq!(parse_rfc3339("2016-12-31T23:59:60Z"), by_jiff("2016-12-31T23:59:60Z"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn canonical_parse_agrees_with_jiff(y in proptest::prop_oneof![0i64..=9999, proptest::strategy::Just(9999i64)], mo in 0i64..=13, d in 0i64..=32, h in 0i64..=24, mi in 0i64..=60, s in 0i64..=60, ms in proptest::option::of(0i64..=999)) {
+            let text = match ms {
+                Some(ms) => format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z"),
+                None => format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
+            };
+            let mine = parse_canonical(text.as_bytes());
+            proptest::prop_assert!(mine.is_none() || mine == by_jiff(&text), "{} read as {:?}, jiff {:?}", text, mine, by_jiff(&text));
+            // Only a leap second is left to jiff among the dates it accepts.
+            proptest::prop_assert!(mine.is_some() || by_jiff(&text).is_none() || s == 60, "{} left to jiff", text);
+            proptest::prop_assert_eq!(parse_rfc3339(&text), by_jiff(&text));
+        }
+    }
 
     #[test]
     fn durations_parse_and_print() {
