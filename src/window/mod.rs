@@ -7,9 +7,9 @@
 //! # Semantics
 //!
 //! **Bins.** An event at time `t` belongs to the bin starting at
-//! `bin_start(t) = t.div_euclid(bin_ms) * bin_ms` ([`bin_start`]). Bins live in a sorted ring
-//! (`VecDeque`); an event for a bin that does not exist yet creates it in place, so
-//! out-of-order events land in their own bin.
+//! `bin_start(t) = t.div_euclid(bin_ms) * bin_ms` ([`bin_start`]). Bins are kept sorted, the
+//! newest inline and the older ones in a ring (`ring::Bins`); an event for a bin that does
+//! not exist yet creates it in place, so out-of-order events land in their own bin.
 //!
 //! **The window at `now`** is the set of bins whose start `s` satisfies
 //! `bin_start(now) - window_ms < s <= bin_start(now)`: the last `window_ms / bin_ms` bins,
