@@ -104,7 +104,12 @@ impl Decoder {
         }
         // One validation of the whole line, then a reader that trusts it: reading from bytes,
         // serde_json validated every string on its own, a fifth of the decoding time.
-        let text = std::str::from_utf8(bytes).map_err(|e| DecodeError { reason: DecodeErrorReason::NotJson, message: format!("not UTF-8: {e}") })?;
+        // simdutf8 (vectorised, picked at run time for the CPU) validates a line of mixed
+        // scripts 4-5× faster than std; std's error, on the rare bad line, says where.
+        let text = match simdutf8::basic::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) => std::str::from_utf8(bytes).map_err(|e| DecodeError { reason: DecodeErrorReason::NotJson, message: format!("not UTF-8: {e}") })?,
+        };
         // Whether the line is an object is decided from its first byte, not from serde's
         // message (which quotes the offending value: a string field holding the words
         // "expected an event object" was once counted as not an object).
