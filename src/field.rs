@@ -249,7 +249,7 @@ impl<'a> Record<'a> {
 
     pub fn get(&self, field: &Field) -> Value<'a> {
         let e = self.event;
-        let s = |o: &'a Option<Box<str>>| o.as_deref().map_or(Value::Null, Value::Str);
+        let s = |o: &'a Option<crate::event::Text>| o.as_deref().map_or(Value::Null, Value::Str);
         let n = |o: Option<f64>| o.map_or(Value::Null, Value::Num);
         match field {
             Field::EventId => Value::Str(&e.id),

@@ -168,7 +168,7 @@ impl Attribution {
                     .and_then(|id| self.by_interaction.get(&key(id)))
                     .or_else(|| event.conversation.as_deref().and_then(|c| self.by_conversation.get(&key(c))));
                 if let Some(o) = origin.cloned() {
-                    let owned = |a: &Option<Arc<str>>| a.as_deref().map(Box::<str>::from);
+                    let owned = |a: &Option<Arc<str>>| a.as_deref().map(super::Text::from);
                     event.response_model = owned(&o.model);
                     if event.provider.is_none() {
                         event.provider = owned(&o.provider);

@@ -10,7 +10,7 @@ use std::fmt;
 use serde::Deserializer as _;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
-use super::{Event, EventKind, Outcome, Scalar};
+use super::{Event, EventKind, Outcome, Scalar, Text};
 use crate::time::{Millis, event_time_range, parse_rfc3339};
 
 /// Why a message was rejected. Each reason is counted separately.
@@ -156,7 +156,7 @@ impl<'de> Visitor<'de> for EventVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
-        let mut id: Option<Box<str>> = None;
+        let mut id: Option<Text> = None;
         let mut time: Option<Millis> = None;
         let mut kind: Option<EventKind> = None;
         let mut ttft_seconds: Option<f64> = None;
@@ -264,7 +264,7 @@ impl<'de> Visitor<'de> for EventVisitor {
                 "attributes" => e.attributes = map.next_value_seed(Attributes)?,
                 _ => {
                     let v: serde_json::Value = map.next_value()?;
-                    e.extra.push((key.into_owned().into_boxed_str(), v));
+                    e.extra.push((Text::from(key), v));
                 }
             }
         }
@@ -318,14 +318,14 @@ impl<'de> Visitor<'de> for Key {
 struct OptStr(&'static str);
 
 impl<'de> DeserializeSeed<'de> for OptStr {
-    type Value = Option<Box<str>>;
+    type Value = Option<Text>;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for OptStr {
-    type Value = Option<Box<str>>;
+    type Value = Option<Text>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "a string or null for `{}`", self.0)
     }
@@ -333,7 +333,7 @@ impl<'de> Visitor<'de> for OptStr {
         Ok(Some(v.into()))
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Some(v.into_boxed_str()))
+        Ok(Some(Text::from(v)))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
@@ -347,14 +347,14 @@ impl<'de> Visitor<'de> for OptStr {
 struct OptLabel(&'static str);
 
 impl<'de> DeserializeSeed<'de> for OptLabel {
-    type Value = Option<Box<str>>;
+    type Value = Option<Text>;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for OptLabel {
-    type Value = Option<Box<str>>;
+    type Value = Option<Text>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "a string, number or null for `{}`", self.0)
     }
@@ -459,14 +459,14 @@ fn epoch_millis<E: de::Error>(ms: Option<Millis>, shown: impl fmt::Display) -> R
 struct StrList;
 
 impl<'de> DeserializeSeed<'de> for StrList {
-    type Value = Vec<Box<str>>;
+    type Value = Vec<Text>;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for StrList {
-    type Value = Vec<Box<str>>;
+    type Value = Vec<Text>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of strings for `gen_ai.response.finish_reasons`")
     }
@@ -504,19 +504,19 @@ fn attribute_scalar(v: serde_json::Value) -> Scalar {
 }
 
 impl<'de> DeserializeSeed<'de> for Attributes {
-    type Value = Vec<(Box<str>, Scalar)>;
+    type Value = Vec<(Text, Scalar)>;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for Attributes {
-    type Value = Vec<(Box<str>, Scalar)>;
+    type Value = Vec<(Text, Scalar)>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object of string to scalar for `attributes`")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out: Vec<(Box<str>, Scalar)> = Vec::new();
+        let mut out: Vec<(Text, Scalar)> = Vec::new();
         while let Some(k) = map.next_key_seed(Key)? {
             let v: serde_json::Value = map.next_value()?;
             let scalar = match (&*k, v) {
@@ -525,7 +525,7 @@ impl<'de> Visitor<'de> for Attributes {
                 (PROMPT_VERSION, serde_json::Value::Number(n)) => Scalar::Str(n.to_string().into()),
                 (_, v) => attribute_scalar(v),
             };
-            out.push((k.into_owned().into_boxed_str(), scalar));
+            out.push((Text::from(k), scalar));
         }
         Ok(out)
     }
@@ -554,7 +554,7 @@ mod tests {
         assert_eq!(e.time_ms, parse_rfc3339("2026-11-27T14:03:11.250Z").unwrap());
         assert_eq!(e.model(), Some("gpt-4o-mini-2024-07-18"));
         assert_eq!(e.input_tokens, Some(812.0));
-        assert_eq!(e.finish_reasons, vec![Box::<str>::from("stop")]);
+        assert_eq!(e.finish_reasons, vec![Text::from("stop")]);
         assert_eq!(e.error_type, None);
         assert_eq!(e.prompt_version(), Some("v7"));
         assert_eq!(events[1].kind, EventKind::Feedback);
