@@ -516,3 +516,32 @@ fn a_restored_partition_computes_signals_with_the_settings_the_engine_runs_with_
     engine.process(refusal("b", 1000), &mut out);
     assert_eq!(states(&out), [("m".to_string(), "firing", 1000)]);
 }
+
+#[test]
+fn groups_stay_apart_whether_their_values_are_short_or_long() {
+    // ("ab", "c") and ("a", "bc") read alike once concatenated; a model name past the
+    // groups' 31-byte short form meets the same name with another tenant, and a short one.
+    let yaml = r#"
+group: t
+rules:
+  - name: pair
+    group_by: [model, tenant]
+    window: 10m
+    bin: 1m
+    value: count()
+    condition: '>= 2'
+"#;
+    let long = "a-model-name-well-past-thirty-one-bytes";
+    let mut engine = Engine::new(rules(yaml), EngineConfig::default());
+    let mut out = Vec::new();
+    let sends = [("ab", "c"), ("a", "bc"), ("ab", "c"), (long, "x"), (long, "y"), (long, "x"), ("a-model-name", "x")];
+    for (i, (model, tenant)) in sends.iter().enumerate() {
+        let mut e = interaction(&format!("e{i}"), i as i64 * 1000, model, "c");
+        e.tenant = Some((*tenant).into());
+        engine.process(e, &mut out);
+    }
+    let firing: Vec<Vec<(String, String)>> = out.iter().filter(|t| t.state == AlertState::Firing).map(|t| t.group.clone()).collect();
+    let pair = |m: &str, t: &str| vec![("model".to_string(), m.to_string()), ("tenant".to_string(), t.to_string())];
+    assert_eq!(firing, [pair("ab", "c"), pair(long, "x")]);
+    assert_eq!(engine.series_count(), 5);
+}

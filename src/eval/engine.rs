@@ -378,13 +378,13 @@ impl Engine {
             }
             let group_by = &rules.rules[members[0]].group_by;
             let key = event_key(slot as u32, group_by, &rec);
-            let g = match self.series.find(slot as u32, key, group_by, &rec) {
+            let g = match self.series.find(slot as u32, &key, group_by, &rec) {
                 Some(g) => g,
                 None if self.series.series_count() >= self.config.max_series => {
                     self.stats.series_overflow += wanted as u64;
                     continue;
                 }
-                None => self.series.insert_from_event(slot as u32, key, group_by, &rec, members.len()),
+                None => self.series.insert_from_event(slot as u32, &key, group_by, &rec, members.len()),
             };
             let (group_series, labels, series_count) = self.series.members_mut(g);
             for (m, &i) in members.iter().enumerate() {

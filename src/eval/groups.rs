@@ -7,7 +7,7 @@ use hashbrown::HashTable;
 
 use std::sync::Arc;
 
-use super::series::{Part, Series, group_hash, label_values, labels_hash, labels_match, series_hash};
+use super::series::{Part, Series, ShortLabels, group_hash, label_values, labels_hash, labels_match, series_hash};
 use crate::field::{Field, Record};
 use crate::time::Millis;
 use crate::window::SlidingWindow;
@@ -22,6 +22,8 @@ pub struct Group {
     /// The distinct `group_by` list (the engine's group slot).
     slot: u32,
     labels: Arc<[Box<str>]>,
+    /// `labels` in short form, when they fit: what a probe compares.
+    short: Option<ShortLabels>,
     /// Indexed by the rule's position among the rules of its list; `None` until the rule
     /// routes an event here (series are created lazily: `absent()` counts from creation).
     pub members: Box<[Option<Series>]>,
@@ -37,9 +39,18 @@ pub struct Groups {
     series: usize,
 }
 
+/// An event's values for one `group_by` list as the table sees them: their hash (the
+/// index key) and their short form.
+#[derive(Debug, Clone, Copy)]
+pub struct EventKey {
+    hash: u64,
+    short: Option<ShortLabels>,
+}
+
 /// The index key of a group from an event's values.
-pub fn event_key(slot: u32, group_by: &[Field], rec: &Record<'_>) -> u64 {
-    series_hash(slot, group_hash(group_by, rec))
+pub fn event_key(slot: u32, group_by: &[Field], rec: &Record<'_>) -> EventKey {
+    let (h, short) = group_hash(group_by, rec);
+    EventKey { hash: series_hash(slot, h), short }
 }
 
 impl Groups {
@@ -49,19 +60,25 @@ impl Groups {
     }
 
     /// The group of an event's values for `slot`, if it exists; `key` from [`event_key`].
-    pub fn find(&self, slot: u32, key: u64, group_by: &[Field], rec: &Record<'_>) -> Option<GroupIx> {
+    pub fn find(&self, slot: u32, key: &EventKey, group_by: &[Field], rec: &Record<'_>) -> Option<GroupIx> {
         let slab = &self.slab;
         self.index
-            .find(key, |&ix| {
+            .find(key.hash, |&ix| {
                 let g = slab[ix as usize].as_ref().expect("indexed groups live");
-                g.slot == slot && labels_match(&g.labels, group_by, rec)
+                g.slot == slot
+                    && match (&key.short, &g.short) {
+                        (Some(a), Some(b)) => a == b,
+                        // Equal values have equal short forms: one fitting and not the other means different values.
+                        (None, None) => labels_match(&g.labels, group_by, rec),
+                        _ => false,
+                    }
             })
             .copied()
     }
 
     /// A new group for an event's values (the caller found none).
-    pub fn insert_from_event(&mut self, slot: u32, key: u64, group_by: &[Field], rec: &Record<'_>, members: usize) -> GroupIx {
-        self.insert(Group { hash: key, slot, labels: label_values(group_by, rec), members: empty(members) })
+    pub fn insert_from_event(&mut self, slot: u32, key: &EventKey, group_by: &[Field], rec: &Record<'_>, members: usize) -> GroupIx {
+        self.insert(Group { hash: key.hash, slot, labels: label_values(group_by, rec), short: key.short, members: empty(members) })
     }
 
     /// The group of stored label values (restore), created when missing.
@@ -75,7 +92,7 @@ impl Groups {
         });
         match found {
             Some(&ix) => ix,
-            None => self.insert(Group { hash: key, slot, labels, members: empty(members) }),
+            None => self.insert(Group { hash: key, slot, short: ShortLabels::of(&labels), labels, members: empty(members) }),
         }
     }
 
