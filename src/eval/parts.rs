@@ -12,7 +12,9 @@ use super::series::Part;
 pub struct Parts {
     /// Parts after the first; empty whenever `first` is `None`. Before `first`: its length
     /// and `first`'s hot fields are read together on every event (see `Series`).
-    rest: Vec<Part>,
+    /// A `ThinVec` (8 bytes, a `Vec` is 24): every byte of a series is streamed from
+    /// memory when its group is updated, and this is nearly always empty.
+    rest: thin_vec::ThinVec<Part>,
     first: Option<Part>,
 }
 

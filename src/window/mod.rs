@@ -260,7 +260,10 @@ impl PartialEq for ClosedCounts {
 /// Merged windows for percentile/distinct, one slot per `change` depth. Derived data:
 /// ignored by equality and serialization.
 #[derive(Debug, Clone, Default)]
-struct Caches(Vec<Option<Cache>>);
+// A `ThinVec` (one pointer, 8 bytes, against a `Vec`'s 24): only percentile and distinct
+// windows have caches, and every byte of a series is streamed from memory when its group
+// is updated (64 bytes more per series measured 6% slower).
+struct Caches(thin_vec::ThinVec<Option<Cache>>);
 
 impl PartialEq for Caches {
     fn eq(&self, _: &Self) -> bool {
