@@ -198,13 +198,13 @@ pub struct Evaluation {
 #[repr(C)]
 pub struct SlidingWindow {
     /// Newest bin start seen by `add` or `evaluate` (see the module docs, "Retention").
-    head: Option<Millis>,
+    head: Stamp,
     /// Event and hit counts of the window's bins other than its newest, for the window
     /// evaluated last. The engine evaluates every window on every event it receives; with
     /// this, an evaluation reads the newest bin only, not all of them (the older bins were
     /// cache misses on every event). Derived data, like `caches`.
     closed: ClosedCounts,
-    last_ms: Option<Millis>,
+    last_ms: Stamp,
     bins: Bins,
     created_ms: Millis,
     caches: Caches,
@@ -227,14 +227,15 @@ struct StoredWindow<B> {
 
 impl Serialize for SlidingWindow {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        StoredWindow { created_ms: self.created_ms, last_ms: self.last_ms, head: self.head, bins: &self.bins }.serialize(s)
+        StoredWindow { created_ms: self.created_ms, last_ms: self.last_ms.get(), head: self.head.get(), bins: &self.bins }.serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for SlidingWindow {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let w = StoredWindow::<Bins>::deserialize(d)?;
-        Ok(SlidingWindow { head: w.head, closed: ClosedCounts::default(), last_ms: w.last_ms, bins: w.bins, created_ms: w.created_ms, caches: Caches::default() })
+        let (head, last_ms) = (Stamp::of(w.head).map_err(<D::Error as serde::de::Error>::custom)?, Stamp::of(w.last_ms).map_err(<D::Error as serde::de::Error>::custom)?);
+        Ok(SlidingWindow { head, closed: ClosedCounts::default(), last_ms, bins: w.bins, created_ms: w.created_ms, caches: Caches::default() })
     }
 }
 
@@ -245,8 +246,8 @@ impl<'de> Deserialize<'de> for SlidingWindow {
 #[derive(Debug, Clone, Copy, Default)]
 #[repr(C)]
 struct ClosedCounts {
-    /// The window's newest bin start; `None` when nothing is cached.
-    end: Option<Millis>,
+    /// The window's newest bin start; none when nothing is cached.
+    end: Stamp,
     /// Of the window's bins other than its newest.
     totals: Totals,
 }
@@ -254,6 +255,43 @@ struct ClosedCounts {
 impl PartialEq for ClosedCounts {
     fn eq(&self, _: &Self) -> bool {
         true
+    }
+}
+
+/// An optional time in 8 bytes (an `Option<Millis>` takes 16): `Millis::MIN`, which no
+/// event time can be (they are within jiff's range), stands for none. Three of them sit
+/// among the few fields the per-event path reads, and 24 bytes less there is a cache line
+/// less touched per (rule, event) for many series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp(Millis);
+
+impl Default for Stamp {
+    fn default() -> Self {
+        Stamp::NONE
+    }
+}
+
+impl Stamp {
+    const NONE: Stamp = Stamp(Millis::MIN);
+
+    #[inline]
+    fn at(t: Millis) -> Stamp {
+        debug_assert!(t != Millis::MIN);
+        Stamp(t)
+    }
+
+    #[inline]
+    fn get(self) -> Option<Millis> {
+        (self != Stamp::NONE).then_some(self.0)
+    }
+
+    /// From a stored time; `Millis::MIN` itself cannot be one.
+    fn of(t: Option<Millis>) -> Result<Stamp, &'static str> {
+        match t {
+            Some(Millis::MIN) => Err("a window time out of range"),
+            Some(t) => Ok(Stamp(t)),
+            None => Ok(Stamp::NONE),
+        }
     }
 }
 
@@ -379,8 +417,8 @@ impl SlidingWindow {
     pub fn new(created_ms: Millis) -> Self {
         SlidingWindow {
             created_ms,
-            last_ms: None,
-            head: None,
+            last_ms: Stamp::NONE,
+            head: Stamp::NONE,
             // Grown as bins arrive (see `add`): most windows of a high-cardinality group are
             // sparse, and reserving every bin up front cost 840 bytes per window.
             bins: Bins::default(),
@@ -394,12 +432,12 @@ impl SlidingWindow {
     pub fn add(&mut self, spec: &WindowSpec, t: Millis, obs: Observation) {
         let bs = self.bin_of(t, spec.bin_ms);
         self.advance(spec, bs);
-        if let Some(h) = self.head {
+        if let Some(h) = self.head.get() {
             if bs <= h.saturating_sub(spec.keep_ms()) {
                 return;
             }
         }
-        self.last_ms = Some(self.last_ms.map_or(t, |l| l.max(t)));
+        self.last_ms = Stamp::at(self.last_ms.get().map_or(t, |l| l.max(t)));
         // The sketch bucket, computed once for the bin and the merged window.
         let key = if keeps_sketch(&spec.agg) { usable(obs.num).map(key_of) } else { None };
 
@@ -408,12 +446,12 @@ impl SlidingWindow {
         self.bins.get_or_insert(bs, spec.max_bins() - 1, || Bin::new(bs, agg), |b| b.stat.shrink()).add(&obs, key);
 
         let w = spec.window_ms;
-        if let Some(end) = self.closed.end
+        if let Some(end) = self.closed.end.get()
             && end.saturating_sub(w) < bs
             && bs < end
         {
             // A late event in one of the older bins the counts cover.
-            self.closed.end = None;
+            self.closed.end = Stamp::NONE;
         }
         for cache in self.caches.0.iter_mut().flatten() {
             let end = cache.end();
@@ -431,24 +469,24 @@ impl SlidingWindow {
     #[inline]
     pub fn add_and_evaluate(&mut self, spec: &WindowSpec, t: Millis, obs: Observation, now: Millis, min_events: u64) -> Evaluation {
         let bin_ms = spec.bin_ms;
-        if self.head.is_none() {
+        if self.head.get().is_none() {
             // A new window (a new group's first event, the common case in a high-cardinality
             // group): what the general path would leave, set directly, so the short path
             // below applies — an empty window's older bins total nothing.
             let bs = bin_start(t, bin_ms);
             if now >= bs && now - bs < bin_ms {
-                self.head = Some(bs);
-                self.closed = ClosedCounts { end: Some(bs), totals: Totals::default() };
+                self.head = Stamp::at(bs);
+                self.closed = ClosedCounts { end: Stamp::at(bs), totals: Totals::default() };
                 let agg = &spec.agg;
                 self.bins.get_or_insert(bs, spec.max_bins() - 1, || Bin::new(bs, agg), |_| {});
             }
         }
-        if let Some(h) = self.head
+        if let Some(h) = self.head.get()
             && t >= h
             && t - h < bin_ms
             && now >= h
             && now - h < bin_ms
-            && self.closed.end == Some(h)
+            && self.closed.end == Stamp::at(h)
             && let Some(b) = self.bins.newest_mut()
             && b.start == h
         {
@@ -463,7 +501,7 @@ impl SlidingWindow {
                 };
                 let key = usable(obs.num).map(key_of);
                 b.add(&obs, key);
-                self.last_ms = Some(self.last_ms.map_or(t, |l| l.max(t)));
+                self.last_ms = Stamp::at(self.last_ms.get().map_or(t, |l| l.max(t)));
                 let Some(merged) = merged else {
                     return Evaluation { value: None, events: count, baseline_events: None };
                 };
@@ -484,7 +522,7 @@ impl SlidingWindow {
             b.add(&obs, None);
             let mut totals = self.closed.totals;
             totals.add_bin(b);
-            self.last_ms = Some(self.last_ms.map_or(t, |l| l.max(t)));
+            self.last_ms = Stamp::at(self.last_ms.get().map_or(t, |l| l.max(t)));
             if totals.count < min_events {
                 return Evaluation { value: None, events: totals.count, baseline_events: None };
             }
@@ -525,10 +563,10 @@ impl SlidingWindow {
     /// Adds `other`'s events into this window (same spec): how the engine combines the
     /// windows of one series kept per input partition.
     pub fn merge(&mut self, spec: &WindowSpec, other: &SlidingWindow) {
-        if let Some(h) = other.head {
+        if let Some(h) = other.head.get() {
             self.advance(spec, h);
         }
-        let floor = self.head.map_or(Millis::MIN, |h| h.saturating_sub(spec.keep_ms()));
+        let floor = self.head.get().map_or(Millis::MIN, |h| h.saturating_sub(spec.keep_ms()));
         let max_older = spec.max_bins() - 1;
         for b in other.bins.iter().filter(|b| b.start > floor) {
             let mut fresh = false;
@@ -538,17 +576,17 @@ impl SlidingWindow {
             }
         }
         self.created_ms = self.created_ms.min(other.created_ms);
-        self.last_ms = match (self.last_ms, other.last_ms) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
+        self.last_ms = match (self.last_ms.get(), other.last_ms.get()) {
+            (Some(a), Some(b)) => Stamp::at(a.max(b)),
+            (a, b) => a.or(b).map_or(Stamp::NONE, Stamp::at),
         };
         self.caches.0.iter_mut().for_each(|c| *c = None);
-        self.closed.end = None;
+        self.closed.end = Stamp::NONE;
     }
 
     /// Time of the newest event added, if any.
     pub fn last_event_ms(&self) -> Option<Millis> {
-        self.last_ms
+        self.last_ms.get()
     }
 
     /// Approximate bytes this window occupies (struct plus heap, caches included).
@@ -569,7 +607,7 @@ impl SlidingWindow {
     /// Moves `head` forward to bin `bs` if newer, dropping bins that fell out of retention.
     #[inline(always)]
     fn advance(&mut self, spec: &WindowSpec, bs: Millis) {
-        if self.head.is_some_and(|h| bs <= h) {
+        if self.head.get().is_some_and(|h| bs <= h) {
             return;
         }
         self.move_head(spec, bs);
@@ -577,7 +615,7 @@ impl SlidingWindow {
 
     #[inline(never)]
     fn move_head(&mut self, spec: &WindowSpec, bs: Millis) {
-        self.head = Some(bs);
+        self.head = Stamp::at(bs);
         let floor = bs.saturating_sub(spec.keep_ms());
         let mut dropped = false;
         while self.bins.oldest().is_some_and(|b| b.start <= floor) {
@@ -587,7 +625,7 @@ impl SlidingWindow {
         if dropped {
             // A cached merge may include a dropped bin (when evaluated at an older `now`).
             self.caches.0.iter_mut().for_each(|c| *c = None);
-            self.closed.end = None;
+            self.closed.end = Stamp::NONE;
         }
     }
 
@@ -595,7 +633,7 @@ impl SlidingWindow {
     /// (nearly always: a division is tens of cycles, and this runs twice per event and rule).
     #[inline(always)]
     fn bin_of(&self, t: Millis, bin_ms: Millis) -> Millis {
-        match self.head {
+        match self.head.get() {
             Some(h) if t >= h && t - h < bin_ms => h,
             _ => bin_start(t, bin_ms),
         }
@@ -616,8 +654,8 @@ impl SlidingWindow {
     /// bins ([`ClosedCounts`]), rebuilt when `end` moved, plus its newest bin.
     #[inline]
     fn current_totals(&mut self, end: Millis, w: Millis) -> Totals {
-        if self.closed.end != Some(end) {
-            self.closed = ClosedCounts { end: Some(end), totals: self.older_totals(end, w) };
+        if self.closed.end != Stamp::at(end) {
+            self.closed = ClosedCounts { end: Stamp::at(end), totals: self.older_totals(end, w) };
         }
         let mut t = self.closed.totals;
         let newest = match self.bins.newest() {
@@ -676,7 +714,7 @@ impl SlidingWindow {
             }),
             AggKind::Absent => {
                 if depth == 0 {
-                    let last = self.last_ms.unwrap_or(self.created_ms);
+                    let last = self.last_ms.get().unwrap_or(self.created_ms);
                     Some(if now.saturating_sub(last) >= w {
                         1.0
                     } else {

@@ -506,3 +506,28 @@ fn merge_equals_adding_everything_to_one_window() {
         assert_eq!(a.evaluate(&s, 600 * 3_000), all.evaluate(&s, 600 * 3_000), "{:?}", s.agg);
     }
 }
+
+/// The stored form is the layout-3 one, whatever the fields' order and types in memory:
+/// created, last event, head (both optional), then the bins as a plain sequence.
+#[test]
+fn stored_form_keeps_the_layout_3_field_order() {
+    #[derive(serde::Deserialize)]
+    struct Layout3 {
+        c: Millis,
+        l: Option<Millis>,
+        h: Option<Millis>,
+        b: std::collections::VecDeque<super::bins::Bin>,
+    }
+    let spec = WindowSpec { agg: AggKind::Ratio, window_ms: 60_000, bin_ms: 10_000 };
+    let mut w = SlidingWindow::new(5);
+    for t in [12_000, 31_000, 33_000] {
+        w.add(&spec, t, Observation { hit: t > 30_000, ..Default::default() });
+    }
+    let bytes = postcard::to_allocvec(&w).unwrap();
+    let old: Layout3 = postcard::from_bytes(&bytes).unwrap();
+    assert_eq!((old.c, old.l, old.h), (5, Some(33_000), Some(30_000)));
+    assert_eq!(old.b.iter().map(|b| (b.start, b.count)).collect::<Vec<_>>(), [(10_000, 1), (30_000, 2)]);
+    let empty: Layout3 = postcard::from_bytes(&postcard::to_allocvec(&SlidingWindow::new(7)).unwrap()).unwrap();
+    assert_eq!((empty.c, empty.l, empty.h, empty.b.len()), (7, None, None, 0));
+    assert_eq!(postcard::from_bytes::<SlidingWindow>(&bytes).unwrap(), w);
+}
