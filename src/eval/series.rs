@@ -33,9 +33,9 @@ pub struct Part {
 ///
 /// `repr(C)`, in the order the per-event path reads them: the tick and sample clocks, the
 /// alert phase, the evidence ring's header, then the window's hot fields (see
-/// [`SlidingWindow`]). A series is ~360 bytes; in Rust's own order the fields one event
-/// reads were spread over all six of its cache lines, misses on every (rule, event) of a
-/// high-cardinality group.
+/// [`SlidingWindow`]). A series is ~300 bytes, and every byte counts: a group's series are
+/// streamed from memory whenever the group is updated. In Rust's own order the fields one
+/// event reads were spread over all of a series' cache lines.
 #[derive(Debug, Clone)]
 #[repr(C)]
 pub struct Series {
@@ -184,16 +184,10 @@ pub fn group_hash(group_by: &[Field], rec: &Record<'_>) -> (u64, Option<ShortLab
 /// the group record itself: a probe compares them there, without following the labels'
 /// two pointers — two dependent cache misses on every probe of a group not in cache. Most
 /// label sets fit (a model name, a tenant, an account id); the others compare the labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ShortLabels {
     len: u8,
     bytes: [u8; 31],
-}
-
-impl Default for ShortLabels {
-    fn default() -> Self {
-        ShortLabels { len: 0, bytes: [0; 31] }
-    }
 }
 
 impl ShortLabels {

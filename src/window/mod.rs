@@ -285,6 +285,12 @@ impl Stamp {
         (self != Stamp::NONE).then_some(self.0)
     }
 
+    /// `t` if none or later: the newest of the times seen.
+    #[inline]
+    fn raise(&mut self, t: Millis) {
+        *self = Stamp::at(self.get().map_or(t, |l| l.max(t)));
+    }
+
     /// From a stored time; `Millis::MIN` itself cannot be one.
     fn of(t: Option<Millis>) -> Result<Stamp, &'static str> {
         match t {
@@ -437,13 +443,11 @@ impl SlidingWindow {
                 return;
             }
         }
-        self.last_ms = Stamp::at(self.last_ms.get().map_or(t, |l| l.max(t)));
+        self.last_ms.raise(t);
         // The sketch bucket, computed once for the bin and the merged window.
         let key = if keeps_sketch(&spec.agg) { usable(obs.num).map(key_of) } else { None };
 
-        let agg = &spec.agg;
-        // The previous newest bin is (nearly always) complete: trim its growth slack.
-        self.bins.get_or_insert(bs, spec.max_bins() - 1, || Bin::new(bs, agg), |b| b.stat.shrink()).add(&obs, key);
+        self.bin_mut(spec, bs).add(&obs, key);
 
         let w = spec.window_ms;
         if let Some(end) = self.closed.end.get()
@@ -475,10 +479,9 @@ impl SlidingWindow {
             // below applies — an empty window's older bins total nothing.
             let bs = bin_start(t, bin_ms);
             if now >= bs && now - bs < bin_ms {
-                self.head = Stamp::at(bs);
+                self.advance(spec, bs);
                 self.closed = ClosedCounts { end: Stamp::at(bs), totals: Totals::default() };
-                let agg = &spec.agg;
-                self.bins.get_or_insert(bs, spec.max_bins() - 1, || Bin::new(bs, agg), |_| {});
+                self.bin_mut(spec, bs);
             }
         }
         if let Some(h) = self.head.get()
@@ -501,7 +504,7 @@ impl SlidingWindow {
                 };
                 let key = usable(obs.num).map(key_of);
                 b.add(&obs, key);
-                self.last_ms = Stamp::at(self.last_ms.get().map_or(t, |l| l.max(t)));
+                self.last_ms.raise(t);
                 let Some(merged) = merged else {
                     return Evaluation { value: None, events: count, baseline_events: None };
                 };
@@ -522,7 +525,7 @@ impl SlidingWindow {
             b.add(&obs, None);
             let mut totals = self.closed.totals;
             totals.add_bin(b);
-            self.last_ms = Stamp::at(self.last_ms.get().map_or(t, |l| l.max(t)));
+            self.last_ms.raise(t);
             if totals.count < min_events {
                 return Evaluation { value: None, events: totals.count, baseline_events: None };
             }
@@ -582,6 +585,14 @@ impl SlidingWindow {
         };
         self.caches.0.iter_mut().for_each(|c| *c = None);
         self.closed.end = Stamp::NONE;
+    }
+
+    /// The bin starting at `bs`, created in its place when missing.
+    #[inline]
+    fn bin_mut(&mut self, spec: &WindowSpec, bs: Millis) -> &mut Bin {
+        let agg = &spec.agg;
+        // The previous newest bin is (nearly always) complete: trim its growth slack.
+        self.bins.get_or_insert(bs, spec.max_bins() - 1, || Bin::new(bs, agg), |b| b.stat.shrink())
     }
 
     /// Time of the newest event added, if any.
