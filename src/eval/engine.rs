@@ -775,6 +775,10 @@ fn value_gate(rule: &Rule, series: &Series) -> u64 {
 #[inline(always)]
 fn step(rule: &Rule, c: &Compiled, series: &mut Series, now: Millis, ev: Evaluation) -> Option<Transition> {
     let holds = ev.events >= rule.min_events && ev.baseline_events.is_none_or(|b| b >= rule.min_events) && ev.value.is_some_and(|v| rule.condition.holds(v));
+    if !holds && series.phase == Phase::Inactive {
+        // Nearly every (rule, event): nothing to step, and no copy of the phase to compare.
+        return None;
+    }
     let before = series.phase;
     let step = series.phase.step(now, holds, c.timing);
     // Some changes emit nothing (a firing alert's condition stops holding while

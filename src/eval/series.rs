@@ -1,6 +1,5 @@
 //! One (rule, group) series: its labels, window, alert phase and recent evidence.
 
-use std::collections::VecDeque;
 use std::io::Write as _;
 use std::sync::Arc;
 
@@ -33,9 +32,10 @@ pub struct Part {
 ///
 /// `repr(C)`, in the order the per-event path reads them: the tick and sample clocks, the
 /// alert phase, the evidence ring's header, then the window's hot fields (see
-/// [`SlidingWindow`]). A series is ~300 bytes, and every byte counts: a group's series are
-/// streamed from memory whenever the group is updated. In Rust's own order the fields one
-/// event reads were spread over all of a series' cache lines.
+/// [`SlidingWindow`]). A series is 256 bytes, four cache lines (a test keeps it so), and
+/// every byte counts: a group's series are streamed from memory whenever the group is
+/// updated. In Rust's own order the fields one event reads were spread over all of a
+/// series' cache lines.
 #[derive(Debug, Clone)]
 #[repr(C)]
 pub struct Series {
@@ -48,11 +48,16 @@ pub struct Series {
     pub last_sample_ms: Millis,
     pub phase: Phase,
     /// Recent events (newest last), packed id + excerpt (`transition::pack_sample`),
-    /// evidence for transitions.
-    pub samples: VecDeque<(Millis, Arc<str>)>,
+    /// evidence for transitions. A `ThinVec` (8 bytes, a `VecDeque` is 32): every byte of a
+    /// series is streamed from memory when its group is updated, and with at most
+    /// `samples` (5) entries, evicting the oldest by shifting costs nothing that matters.
+    pub samples: thin_vec::ThinVec<(Millis, Arc<str>)>,
     pub parts: Parts,
     /// Alert phase or samples changed since the last checkpoint.
     pub alert_dirty: bool,
+    /// The evidence ring holds its `samples` entries: kept here so the per-event check
+    /// does not read the ring's length from its heap header (a cache miss).
+    samples_full: bool,
     pub rule: u32,
     /// Shared with the series' group (and its other series): no copy per series.
     pub labels: Arc<[Box<str>]>,
@@ -62,7 +67,7 @@ pub struct Series {
 
 impl Series {
     pub fn new(rule: u32, labels: Arc<[Box<str>]>, created_ms: Millis, next_tick: Millis) -> Self {
-        Series { rule, labels, parts: Parts::default(), created_ms, phase: Phase::Inactive, samples: VecDeque::new(), last_sample_ms: Millis::MIN, alert_dirty: true, next_tick }
+        Series { rule, labels, parts: Parts::default(), created_ms, phase: Phase::Inactive, samples: thin_vec::ThinVec::new(), samples_full: false, last_sample_ms: Millis::MIN, alert_dirty: true, next_tick }
     }
 
     /// The partition that alone feeds this series, if one does: its alert then moves with
@@ -125,7 +130,7 @@ impl Series {
     /// Whether an event at `t` would be kept as a sample (see [`Series::push_sample`]).
     #[inline]
     pub fn wants_sample(&self, t: Millis, max: usize, spacing: Millis) -> bool {
-        max > 0 && (self.samples.len() < max || t >= self.last_sample_ms.saturating_add(spacing))
+        max > 0 && (!self.samples_full || t >= self.last_sample_ms.saturating_add(spacing))
     }
 
     /// Keeps `id` as evidence when [`Series::wants_sample`] says so, evicting the oldest.
@@ -133,21 +138,24 @@ impl Series {
     /// keeps recent evidence without copying every event into it (the copy was a shared
     /// pointer's atomic count on every (rule, event)).
     pub fn push_sample(&mut self, t: Millis, id: Arc<str>, max: usize) {
-        if self.samples.len() == max {
-            self.samples.pop_front();
+        if self.samples.len() >= max {
+            let excess = self.samples.len() + 1 - max;
+            self.samples.drain(..excess.min(self.samples.len()));
         } else if self.samples.capacity() == 0 {
-            // The ring's final size at once: growing 0 → 4 → 8 was two allocations and a
-            // copy for every new series, and three slots never used.
+            // The ring's final size at once: growing 0 → 1 → 2 → 4 → 8 was four allocations
+            // and copies for every new series, and three slots never used.
             self.samples.reserve_exact(max);
         }
-        self.samples.push_back((t, id));
+        self.samples.push((t, id));
+        self.samples_full = self.samples.len() >= max;
         self.last_sample_ms = t;
     }
 
     /// Replaces the evidence ring with checkpointed samples (oldest first).
-    pub fn restore_samples(&mut self, samples: Vec<(Millis, String)>) {
+    pub fn restore_samples(&mut self, samples: Vec<(Millis, String)>, max: usize) {
         self.samples = samples.into_iter().map(|(t, id)| (t, Arc::<str>::from(id))).collect();
-        self.last_sample_ms = self.samples.back().map_or(Millis::MIN, |(t, _)| *t);
+        self.last_sample_ms = self.samples.last().map_or(Millis::MIN, |(t, _)| *t);
+        self.samples_full = self.samples.len() >= max;
     }
 
     /// Samples still inside the window ending at `now`.
@@ -265,5 +273,15 @@ impl LabelBuf {
                 std::str::from_utf8(&self.bytes[..len]).unwrap_or("")
             }
         }
+    }
+}
+#[cfg(test)]
+mod tests {
+    /// A group's member series are streamed from memory on every event of the group, so
+    /// their size is throughput (README Performance): four cache lines, no more.
+    #[test]
+    fn a_series_fits_in_four_cache_lines() {
+        assert!(std::mem::size_of::<super::Series>() <= 256, "{}", std::mem::size_of::<super::Series>());
+        assert_eq!(std::mem::size_of::<Option<super::Series>>(), std::mem::size_of::<super::Series>());
     }
 }

@@ -231,6 +231,7 @@ impl Engine {
         // partition's clock puts it: a later partition restored behind an earlier one lowers
         // its next tick (taken from the first alone, the ticks in between were skipped).
         let starting = self.stats().accepted == 0;
+        let max_samples = self.config().samples;
         for w in snap.windows {
             let Some(i) = self.rules().rules.iter().position(|r| r.name == w.rule) else {
                 // Its rule is gone: delete it from the store instead of decoding it forever.
@@ -248,7 +249,7 @@ impl Engine {
             if let Some(a) = w.alert {
                 series.created_ms = a.created_ms;
                 series.phase = a.phase;
-                series.restore_samples(a.samples);
+                series.restore_samples(a.samples, max_samples);
             }
             // The partition ran every tick up to its clock for the series it fed.
             if let Some(next_tick) = next_tick {
@@ -285,6 +286,7 @@ impl Engine {
     /// Takes over the alerts of another engine's snapshot (a rebuilt partition's), keeping
     /// this engine's clock and tick schedule.
     pub fn merge_alerts(&mut self, snap: AlertsSnapshot) {
+        let max_samples = self.config().samples;
         for a in snap.alerts {
             let Some(i) = self.rules().rules.iter().position(|r| r.name == a.rule) else { continue };
             if self.rules().rules[i].group_by.len() != a.labels.len() {
@@ -292,7 +294,7 @@ impl Engine {
             }
             let series = self.series_entry(i as u32, &a.labels, a.created_ms);
             series.phase = a.phase;
-            series.restore_samples(a.samples);
+            series.restore_samples(a.samples, max_samples);
         }
     }
 }

@@ -7,8 +7,6 @@
 //! the header's cache lines. The serialized form is the plain sequence of bins, as when all
 //! of them were in the ring, so stored state needs no migration.
 
-use std::collections::VecDeque;
-
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::bins::Bin;
@@ -19,8 +17,11 @@ use crate::time::Millis;
 #[repr(C)]
 pub struct Bins {
     newest: Option<Bin>,
-    /// Every bin but the newest, oldest first; empty when `newest` is `None`.
-    older: VecDeque<Bin>,
+    /// Every bin but the newest, oldest first; empty when `newest` is `None`. A `ThinVec`
+    /// (8 bytes, a `VecDeque` is 32) rather than a ring: every byte of a series is
+    /// streamed from memory when its group is updated, and dropping the oldest bin (a
+    /// shift of at most a window's bins) happens once per bin, not per event.
+    older: thin_vec::ThinVec<Bin>,
 }
 
 impl Bins {
@@ -51,11 +52,11 @@ impl Bins {
     }
 
     pub fn oldest(&self) -> Option<&Bin> {
-        self.older.front().or(self.newest.as_ref())
+        self.older.first().or(self.newest.as_ref())
     }
 
     pub fn pop_oldest(&mut self) -> Option<Bin> {
-        self.older.pop_front().or_else(|| self.newest.take())
+        if self.older.is_empty() { self.newest.take() } else { Some(self.older.remove(0)) }
     }
 
     /// Slots reserved on the heap (for memory accounting).
@@ -99,7 +100,7 @@ impl Bins {
 
     fn push_older(&mut self, bin: Bin, max_older: usize) {
         self.reserve_one(max_older);
-        self.older.push_back(bin);
+        self.older.push(bin);
     }
 
     /// Doubling, capped at the most bins the window can hold: a full window wastes no
@@ -121,11 +122,12 @@ impl Serialize for Bins {
 
 impl<'de> Deserialize<'de> for Bins {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut older = VecDeque::<Bin>::deserialize(d)?;
+        let mut older = Vec::<Bin>::deserialize(d)?;
         if older.iter().zip(older.iter().skip(1)).any(|(a, b)| a.start >= b.start) {
             return Err(serde::de::Error::custom("window bins out of order"));
         }
-        let newest = older.pop_back();
+        let newest = older.pop();
+        let older = thin_vec::ThinVec::from(older);
         Ok(Bins { older, newest })
     }
 }
@@ -133,6 +135,7 @@ impl<'de> Deserialize<'de> for Bins {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::VecDeque;
     use crate::window::AggKind;
 
     fn starts(b: &Bins) -> Vec<Millis> {
