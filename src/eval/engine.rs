@@ -124,8 +124,6 @@ struct Scratch {
     group_rule: Vec<usize>,
     /// The rules of each distinct list, in member order.
     group_members: Vec<Vec<usize>>,
-    /// Whether each member of the group being processed passes its `when`.
-    passing: Vec<bool>,
     /// The rule index of each transition this event produced, to restore rule order.
     out_rules: Vec<u32>,
     /// Rule index whose `value:` stands for each distinct one.
@@ -368,11 +366,8 @@ impl Engine {
         // Group by group: one table probe per `group_by` list, then its member series, which
         // sit side by side. Transitions are put back in rule order below.
         for slot in 0..scratch.group_members.len() {
-            let members = &scratch.group_members[slot];
-            let passing = &mut scratch.passing;
-            passing.clear();
-            passing.extend(scratch.member_when[slot].iter().map(|&w| scratch.when_value[w]));
-            let wanted = passing.iter().filter(|&&p| p).count();
+            let (members, member_when, when_value) = (&scratch.group_members[slot], &scratch.member_when[slot], &scratch.when_value);
+            let wanted = member_when.iter().filter(|&&w| when_value[w]).count();
             if wanted == 0 {
                 continue;
             }
@@ -387,12 +382,12 @@ impl Engine {
                 None => self.series.insert_from_event(slot as u32, &key, group_by, &rec, members.len()),
             };
             let (group_series, labels, series_count) = self.series.members_mut(g);
-            for (m, &i) in members.iter().enumerate() {
-                if !passing[m] {
+            for ((&i, &w), slot_series) in members.iter().zip(member_when).zip(group_series.iter_mut()) {
+                if !when_value[w] {
                     continue;
                 }
                 let (rule, c) = (&rules.rules[i], &self.compiled[i]);
-                let series = match &mut group_series[m] {
+                let series = match slot_series {
                     Some(series) => series,
                     empty => {
                         if *series_count >= self.config.max_series {
@@ -403,28 +398,32 @@ impl Engine {
                         empty.insert(Series::new(i as u32, labels.clone(), part_now, next_boundary(part_now, tick)))
                     }
                 };
-                // Fed by this partition alone (nearly always): the series' watermark is its clock.
-                let alone = series.parts.first().is_none_or(|(p, rest)| rest.is_empty() && p.partition == partition);
-                let at = if alone { part_now } else { watermark(series, &self.partitions, part_now).min(part_now) }.min(now);
                 let before = out.len();
-                // As for the engine's ticks: one at the event's own time waits for it.
-                catch_up_series(rule, c, series, if t == at { at - 1 } else { at }, tick, out);
                 let obs = *scratch.value_memo[c.value_slot].get_or_insert_with(|| rule.value.observe(&rec));
-                let gate = value_gate(rule, series);
-                let part = series.part_mut(partition, part_now);
-                part.dirty = true;
-                let ev = if alone {
-                    part.window.add_and_evaluate(&rule.window, t, obs, at, gate)
+                let ev = if series.parts.fed_only_by(partition) {
+                    // Fed by this partition alone (nearly always): the series' watermark is its clock.
+                    let at = part_now.min(now);
+                    // As for the engine's ticks: one at the event's own time waits for it.
+                    catch_up_series(rule, c, series, if t == at { at - 1 } else { at }, tick, out);
+                    let gate = value_gate(rule, series);
+                    let part = series.part_mut(partition, part_now);
+                    part.dirty = true;
+                    (at, part.window.add_and_evaluate(&rule.window, t, obs, at, gate))
                 } else {
+                    let at = watermark(series, &self.partitions, part_now).min(part_now).min(now);
+                    catch_up_series(rule, c, series, if t == at { at - 1 } else { at }, tick, out);
+                    let gate = value_gate(rule, series);
+                    let part = series.part_mut(partition, part_now);
+                    part.dirty = true;
                     part.window.add(&rule.window, t, obs);
-                    series.evaluate(&rule.window, at, gate)
+                    (at, series.evaluate(&rule.window, at, gate))
                 };
                 if (!c.samples_hits_only || obs.hit) && series.wants_sample(t, self.config.samples, c.sample_spacing_ms) {
                     let id = sample.get_or_insert_with(|| pack_sample(&event.id, event.output.as_deref().or(event.comment.as_deref()).or(event.input.as_deref())));
                     series.push_sample(t, id.clone(), self.config.samples);
                     series.alert_dirty = true;
                 }
-                if let Some(tr) = step(rule, c, series, at, ev) {
+                if let Some(tr) = step(rule, c, series, ev.0, ev.1) {
                     out.push(tr);
                 }
                 if out.len() > before {

@@ -83,9 +83,11 @@ impl Parts {
         }
     }
 
-    /// The first part and the others, or `None` when empty.
-    pub fn first(&self) -> Option<(&Part, &[Part])> {
-        self.first_part().map(|f| (f, self.rest.as_slice()))
+    /// Whether no partition but `partition` feeds these parts (nearly always, on the
+    /// per-event path): none yet, or that one alone.
+    #[inline]
+    pub fn fed_only_by(&self, partition: PartitionId) -> bool {
+        self.rest.is_empty() && (self.first.partition == partition || self.is_empty())
     }
 
     /// The first part and the others (for merging), or `None` when empty.
