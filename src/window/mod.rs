@@ -8,7 +8,7 @@
 //!
 //! **Bins.** An event at time `t` belongs to the bin starting at
 //! `bin_start(t) = t.div_euclid(bin_ms) * bin_ms` ([`bin_start`]). Bins are kept sorted, the
-//! newest inline and the older ones in a ring (`ring::Bins`); an event for a bin that does
+//! newest inline and the older ones behind it (`ring::Bins`); an event for a bin that does
 //! not exist yet creates it in place, so out-of-order events land in their own bin.
 //!
 //! **The window at `now`** is the set of bins whose start `s` satisfies
