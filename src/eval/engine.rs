@@ -211,7 +211,7 @@ impl Engine {
                     when_slot,
                     group_slot,
                     value_slot,
-                    sample_spacing_ms: r.window.bin_ms / config.samples.max(1) as Millis,
+                    sample_spacing_ms: sample_spacing_ms(r.window.bin_ms, config.samples),
                     member,
                     settle_ms: r
                         .window
@@ -418,9 +418,9 @@ impl Engine {
                     part.window.add(&rule.window, t, obs);
                     (at, series.evaluate(&rule.window, at, gate))
                 };
-                if (!c.samples_hits_only || obs.hit) && series.wants_sample(t, self.config.samples, c.sample_spacing_ms) {
+                if (!c.samples_hits_only || obs.hit) && series.wants_sample(t, self.config.samples) {
                     let id = sample.get_or_insert_with(|| pack_sample(&event.id, event.output.as_deref().or(event.comment.as_deref()).or(event.input.as_deref())));
-                    series.push_sample(t, id.clone(), self.config.samples);
+                    series.push_sample(t, id.clone(), self.config.samples, c.sample_spacing_ms);
                     series.alert_dirty = true;
                 }
                 if let Some(tr) = step(rule, c, series, ev.0, ev.1) {
@@ -676,6 +676,12 @@ impl Engine {
     pub fn partitions(&self) -> impl Iterator<Item = (PartitionId, &PartitionState)> {
         self.partitions.iter().map(|(p, s)| (*p, s))
     }
+}
+
+/// Event time between two samples of a series once its evidence ring is full: `samples`
+/// per bin of the rule's window.
+pub(super) fn sample_spacing_ms(bin_ms: Millis, samples: usize) -> Millis {
+    bin_ms / samples.max(1) as Millis
 }
 
 fn is_hit_based(kind: &AggKind) -> bool {

@@ -125,4 +125,19 @@ mod tests {
         p.retain(|_| false);
         assert!(p.is_empty());
     }
+
+    #[test]
+    fn knows_when_one_partition_alone_feeds_it() {
+        let mut p = Parts::default();
+        assert!(p.fed_only_by(3) && p.fed_only_by(0), "no part yet: the first event's partition will be the only one");
+        assert_eq!(p.len(), 0);
+        p.push(part(3));
+        assert!(p.fed_only_by(3));
+        assert!(!p.fed_only_by(4));
+        p.push(part(4));
+        assert!(!p.fed_only_by(3) && !p.fed_only_by(4));
+        p.retain(|x| x.partition == 4);
+        assert!(p.fed_only_by(4) && !p.fed_only_by(3));
+        assert_eq!(ids(&p), [4]);
+    }
 }

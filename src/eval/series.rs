@@ -32,7 +32,7 @@ pub struct Part {
 ///
 /// `repr(C)`, in the order the per-event path reads them: the tick and sample clocks, the
 /// alert phase, the evidence ring's header, then the window's hot fields (see
-/// [`SlidingWindow`]). A series is 256 bytes, four cache lines (a test keeps it so), and
+/// [`SlidingWindow`]). A series is 248 bytes, within four cache lines (a test keeps it so), and
 /// every byte counts: a group's series are streamed from memory whenever the group is
 /// updated. In Rust's own order the fields one event reads were spread over all of a
 /// series' cache lines.
@@ -43,9 +43,11 @@ pub struct Series {
     /// series fed by a partition consumed behind the others catches up on the ticks it
     /// missed, in order, instead of skipping them (see `Engine::tick`).
     pub next_tick: Millis,
-    /// Time of the newest sample (`Millis::MIN` before any): kept beside the ring so the
-    /// per-event check does not read the ring's buffer, a cache miss.
-    pub last_sample_ms: Millis,
+    /// Event time from which the next event is kept as a sample: `Millis::MIN` while the
+    /// evidence ring has room, else its newest sample's time plus the rule's spacing. One
+    /// field in the series' first cache line, so the per-event check reads neither the
+    /// ring's heap header nor another line of the series.
+    next_sample_ms: Millis,
     pub phase: Phase,
     /// Recent events (newest last), packed id + excerpt (`transition::pack_sample`),
     /// evidence for transitions. A `ThinVec` (8 bytes, a `VecDeque` is 32): every byte of a
@@ -55,9 +57,6 @@ pub struct Series {
     pub parts: Parts,
     /// Alert phase or samples changed since the last checkpoint.
     pub alert_dirty: bool,
-    /// The evidence ring holds its `samples` entries: kept here so the per-event check
-    /// does not read the ring's length from its heap header (a cache miss).
-    samples_full: bool,
     pub rule: u32,
     /// Shared with the series' group (and its other series): no copy per series.
     pub labels: Arc<[Box<str>]>,
@@ -67,7 +66,7 @@ pub struct Series {
 
 impl Series {
     pub fn new(rule: u32, labels: Arc<[Box<str>]>, created_ms: Millis, next_tick: Millis) -> Self {
-        Series { rule, labels, parts: Parts::default(), created_ms, phase: Phase::Inactive, samples: thin_vec::ThinVec::new(), samples_full: false, last_sample_ms: Millis::MIN, alert_dirty: true, next_tick }
+        Series { rule, labels, parts: Parts::default(), created_ms, phase: Phase::Inactive, samples: thin_vec::ThinVec::new(), next_sample_ms: Millis::MIN, alert_dirty: true, next_tick }
     }
 
     /// The partition that alone feeds this series, if one does: its alert then moves with
@@ -129,15 +128,15 @@ impl Series {
 
     /// Whether an event at `t` would be kept as a sample (see [`Series::push_sample`]).
     #[inline]
-    pub fn wants_sample(&self, t: Millis, max: usize, spacing: Millis) -> bool {
-        max > 0 && (!self.samples_full || t >= self.last_sample_ms.saturating_add(spacing))
+    pub fn wants_sample(&self, t: Millis, max: usize) -> bool {
+        max > 0 && t >= self.next_sample_ms
     }
 
     /// Keeps `id` as evidence when [`Series::wants_sample`] says so, evicting the oldest.
     /// At most one sample per `spacing` of event time once the ring is full: a busy series
     /// keeps recent evidence without copying every event into it (the copy was a shared
     /// pointer's atomic count on every (rule, event)).
-    pub fn push_sample(&mut self, t: Millis, id: Arc<str>, max: usize) {
+    pub fn push_sample(&mut self, t: Millis, id: Arc<str>, max: usize, spacing: Millis) {
         if self.samples.len() >= max {
             let excess = self.samples.len() + 1 - max;
             self.samples.drain(..excess.min(self.samples.len()));
@@ -147,20 +146,27 @@ impl Series {
             self.samples.reserve_exact(max);
         }
         self.samples.push((t, id));
-        self.samples_full = self.samples.len() >= max;
-        self.last_sample_ms = t;
+        self.next_sample_ms = next_sample_ms(&self.samples, max, spacing);
     }
 
     /// Replaces the evidence ring with checkpointed samples (oldest first).
-    pub fn restore_samples(&mut self, samples: Vec<(Millis, String)>, max: usize) {
+    pub fn restore_samples(&mut self, samples: Vec<(Millis, String)>, max: usize, spacing: Millis) {
         self.samples = samples.into_iter().map(|(t, id)| (t, Arc::<str>::from(id))).collect();
-        self.last_sample_ms = self.samples.last().map_or(Millis::MIN, |(t, _)| *t);
-        self.samples_full = self.samples.len() >= max;
+        self.next_sample_ms = next_sample_ms(&self.samples, max, spacing);
     }
 
     /// Samples still inside the window ending at `now`.
     pub fn samples_since(&self, since: Millis) -> Vec<Sample> {
         self.samples.iter().filter(|(t, _)| *t > since).map(|(_, packed)| Sample::unpack(packed)).collect()
+    }
+}
+
+/// See [`Series::next_sample_ms`]: any time while the ring has room, else `spacing` after
+/// its newest sample.
+fn next_sample_ms(samples: &[(Millis, Arc<str>)], max: usize, spacing: Millis) -> Millis {
+    match samples.last() {
+        Some((last, _)) if samples.len() >= max => last.saturating_add(spacing),
+        _ => Millis::MIN,
     }
 }
 
@@ -277,11 +283,42 @@ impl LabelBuf {
 }
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn series() -> Series {
+        Series::new(0, Arc::from(Vec::<Box<str>>::new()), 0, 0)
+    }
+
+    /// Every event is a sample until the ring is full, then one per `spacing` of event
+    /// time, evicting the oldest; a ring restored from a checkpoint continues the same way.
+    #[test]
+    fn keeps_every_event_until_full_then_one_per_spacing() {
+        let (max, spacing) = (3, 100);
+        let mut s = series();
+        for t in [0, 1, 2] {
+            assert!(s.wants_sample(t, max), "room left at {t}");
+            s.push_sample(t, Arc::from(format!("e{t}")), max, spacing);
+        }
+        assert!(!s.wants_sample(3, max));
+        assert!(!s.wants_sample(101, max));
+        assert!(s.wants_sample(102, max), "spacing after the newest sample");
+        s.push_sample(102, Arc::from("e102"), max, spacing);
+        let ids: Vec<String> = s.samples_since(Millis::MIN).into_iter().map(|x| x.id).collect();
+        assert_eq!(ids, ["e1", "e2", "e102"]);
+
+        let mut restored = series();
+        restored.restore_samples(s.samples.iter().map(|(t, id)| (*t, id.to_string())).collect(), max, spacing);
+        assert!(!restored.wants_sample(201, max) && restored.wants_sample(202, max));
+        // A larger ring configured since the checkpoint has room again.
+        restored.restore_samples(vec![(5, "e5".into())], 2, spacing);
+        assert!(restored.wants_sample(6, 2));
+        assert!(!series().wants_sample(0, 0), "no samples configured");
+    }
     /// A group's member series are streamed from memory on every event of the group, so
     /// their size is throughput (README Performance): four cache lines, no more.
     #[test]
     fn a_series_fits_in_four_cache_lines() {
-        assert!(std::mem::size_of::<super::Series>() <= 256, "{}", std::mem::size_of::<super::Series>());
-        assert_eq!(std::mem::size_of::<Option<super::Series>>(), std::mem::size_of::<super::Series>());
+        assert!(std::mem::size_of::<Series>() <= 256, "{}", std::mem::size_of::<Series>());
+        assert_eq!(std::mem::size_of::<Option<Series>>(), std::mem::size_of::<Series>());
     }
 }
