@@ -17,7 +17,7 @@ use crate::field::Record;
 use crate::rules::{Rule, RuleSet};
 use crate::signals::{SignalConfig, SignalEngine, SignalSet};
 use crate::time::{Duration, Millis};
-use crate::window::{AggKind, Evaluation, Observation};
+use crate::window::{AggKind, Evaluation, Observation, sketch_key};
 
 /// Engine settings (the daemon config's `[engine]` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,8 +128,9 @@ struct Scratch {
     out_rules: Vec<u32>,
     /// Rule index whose `value:` stands for each distinct one.
     value_rule: Vec<usize>,
-    /// The observation of each distinct `value:` for this event, once computed.
-    value_memo: Vec<Option<Observation>>,
+    /// The observation of each distinct `value:` for this event and its sketch bucket
+    /// (rules with one `value:` have windows of one aggregation), once computed.
+    value_memo: Vec<Option<(Observation, Option<i32>)>>,
 }
 
 /// The ingest state of one input partition: it moves with the partition.
@@ -399,7 +400,10 @@ impl Engine {
                     }
                 };
                 let before = out.len();
-                let obs = *scratch.value_memo[c.value_slot].get_or_insert_with(|| rule.value.observe(&rec));
+                let (obs, key) = *scratch.value_memo[c.value_slot].get_or_insert_with(|| {
+                    let obs = rule.value.observe(&rec);
+                    (obs, sketch_key(&rule.window, &obs))
+                });
                 let ev = if series.parts.fed_only_by(partition) {
                     // Fed by this partition alone (nearly always): the series' watermark is its clock.
                     let at = part_now.min(now);
@@ -408,7 +412,7 @@ impl Engine {
                     let gate = value_gate(rule, series);
                     let part = series.part_mut(partition, part_now);
                     part.dirty = true;
-                    (at, part.window.add_and_evaluate(&rule.window, t, obs, at, gate))
+                    (at, part.window.add_and_evaluate(&rule.window, t, obs, key, at, gate))
                 } else {
                     let at = watermark(series, &self.partitions, part_now).min(part_now).min(now);
                     catch_up_series(rule, c, series, if t == at { at - 1 } else { at }, tick, out);

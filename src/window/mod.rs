@@ -360,6 +360,14 @@ impl Cache {
     }
 }
 
+/// An event's sketch bucket in a window of this shape (`None` unless its bins hold
+/// percentile sketches and the event has a usable number): what
+/// [`SlidingWindow::add_and_evaluate`] takes precomputed.
+#[inline]
+pub fn sketch_key(spec: &WindowSpec, obs: &Observation) -> Option<i32> {
+    if keeps_sketch(&spec.agg) { usable(obs.num).map(key_of) } else { None }
+}
+
 /// Whether the bins of `kind` hold percentile sketches.
 fn keeps_sketch(kind: &AggKind) -> bool {
     match kind {
@@ -436,6 +444,11 @@ impl SlidingWindow {
     /// Adds an event at time `t`. Events older than what the window (and, for `change`,
     /// the previous window) covers at `now` are ignored; the caller drops late events first.
     pub fn add(&mut self, spec: &WindowSpec, t: Millis, obs: Observation) {
+        self.add_keyed(spec, t, obs, sketch_key(spec, &obs));
+    }
+
+    /// [`Self::add`] with the event's [`sketch_key`] already computed.
+    fn add_keyed(&mut self, spec: &WindowSpec, t: Millis, obs: Observation, key: Option<i32>) {
         let bs = self.bin_of(t, spec.bin_ms);
         self.advance(spec, bs);
         if let Some(h) = self.head.get() {
@@ -444,9 +457,6 @@ impl SlidingWindow {
             }
         }
         self.last_ms.raise(t);
-        // The sketch bucket, computed once for the bin and the merged window.
-        let key = if keeps_sketch(&spec.agg) { usable(obs.num).map(key_of) } else { None };
-
         self.bin_mut(spec, bs).add(&obs, key);
 
         let w = spec.window_ms;
@@ -470,8 +480,12 @@ impl SlidingWindow {
     /// bins' totals are cached (nearly always): it reads the newest bin and the cache, and
     /// for a percentile the merged window, instead of the two general calls (~350
     /// instructions, a third of the engine's time, for counts alone).
+    ///
+    /// `key` is the event's [`sketch_key`] for this window's shape: rules observing the same
+    /// value share it, so the caller computes it (a logarithm) once per event, not per rule.
     #[inline]
-    pub fn add_and_evaluate(&mut self, spec: &WindowSpec, t: Millis, obs: Observation, now: Millis, min_events: u64) -> Evaluation {
+    pub fn add_and_evaluate(&mut self, spec: &WindowSpec, t: Millis, obs: Observation, key: Option<i32>, now: Millis, min_events: u64) -> Evaluation {
+        debug_assert_eq!(key, sketch_key(spec, &obs));
         let bin_ms = spec.bin_ms;
         if self.head.get().is_none() {
             // A new window (a new group's first event, the common case in a high-cardinality
@@ -500,9 +514,8 @@ impl SlidingWindow {
                     // Stale or never built: rebuilt when a value is needed, and below
                     // `min_events` none is (a sparse series never needs one).
                     _ if count < min_events => None,
-                    _ => return self.add_then_evaluate(spec, t, obs, now, min_events),
+                    _ => return self.add_then_evaluate(spec, t, obs, key, now, min_events),
                 };
-                let key = usable(obs.num).map(key_of);
                 b.add(&obs, key);
                 self.last_ms.raise(t);
                 let Some(merged) = merged else {
@@ -520,7 +533,7 @@ impl SlidingWindow {
                     | (BinStat::Hits(_), AggKind::Ratio | AggKind::WilsonLower)
                     | (BinStat::Moments(_), AggKind::Sum | AggKind::Avg | AggKind::Min | AggKind::Max)
             ) {
-                return self.add_then_evaluate(spec, t, obs, now, min_events);
+                return self.add_then_evaluate(spec, t, obs, key, now, min_events);
             }
             b.add(&obs, None);
             let mut totals = self.closed.totals;
@@ -532,12 +545,12 @@ impl SlidingWindow {
             let value = closed_form_value(&spec.agg, &totals, || covered_ms(h, now, spec));
             return Evaluation { value, events: totals.count, baseline_events: None };
         }
-        self.add_then_evaluate(spec, t, obs, now, min_events)
+        self.add_then_evaluate(spec, t, obs, key, now, min_events)
     }
 
     #[inline(never)]
-    fn add_then_evaluate(&mut self, spec: &WindowSpec, t: Millis, obs: Observation, now: Millis, min_events: u64) -> Evaluation {
-        self.add(spec, t, obs);
+    fn add_then_evaluate(&mut self, spec: &WindowSpec, t: Millis, obs: Observation, key: Option<i32>, now: Millis, min_events: u64) -> Evaluation {
+        self.add_keyed(spec, t, obs, key);
         self.evaluate_from(spec, now, min_events)
     }
 

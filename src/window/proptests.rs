@@ -256,7 +256,7 @@ fn run(sc: &Scenario) -> Result<(), TestCaseError> {
             let min_events = (k % 4) as u64 * 3;
             model.add(t, o);
             let want = model.evaluate(newest);
-            let got = fused.add_and_evaluate(&spec, t, o, newest, min_events);
+            let got = fused.add_and_evaluate(&spec, t, o, sketch_key(&spec, &o), newest, min_events);
             if want.events >= min_events && want.baseline_events.is_none_or(|b| b >= min_events) {
                 compare(&agg, got, want, newest)?;
             } else {

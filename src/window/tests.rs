@@ -95,7 +95,7 @@ fn rate_of_steady_traffic_reads_steady_at_every_phase_of_a_bin() {
     let mut w = SlidingWindow::new(0);
     for t in 0..600 {
         let now = t * 1000;
-        let e = w.add_and_evaluate(&s, now, Observation::default(), now, 0);
+        let e = w.add_and_evaluate(&s, now, Observation::default(), sketch_key(&s, &Observation::default()), now, 0);
         if now >= 2 * MIN {
             let v = e.value.unwrap();
             assert!((0.99..=1.03).contains(&v), "rate {v} at {now}");
@@ -119,7 +119,7 @@ fn change_is_undefined_until_a_whole_previous_window_existed() {
     let mut w = SlidingWindow::new(start);
     let mut values = Vec::new();
     for t in (start..start + 3 * W).step_by(5_000) {
-        let e = w.add_and_evaluate(&s, t, Observation::default(), t, 0);
+        let e = w.add_and_evaluate(&s, t, Observation::default(), sketch_key(&s, &Observation::default()), t, 0);
         values.push((t, e.value));
     }
     // Undefined while the previous window's oldest bin starts before 10:00, the creation bin ...
@@ -136,7 +136,7 @@ fn change_is_undefined_until_a_whole_previous_window_existed() {
     let mut w = SlidingWindow::new(start);
     let mut first = None;
     for t in (start..start + 2 * W).step_by(5_000) {
-        if w.add_and_evaluate(&s, t, num(2.0), t, 0).value.is_some() && first.is_none() {
+        if w.add_and_evaluate(&s, t, num(2.0), sketch_key(&s, &num(2.0)), t, 0).value.is_some() && first.is_none() {
             first = Some(t);
         }
     }
