@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alert::{Phase, Timing};
 use super::groups::{Groups, event_key};
-use super::series::{PartitionId, Series};
+use super::series::{Labels, PartitionId, Series};
 use super::{AlertState, Transition};
 use super::transition::pack_sample;
 use crate::event::{Attribution, AttributionConfig, Dedup, DedupConfig, Event};
@@ -149,7 +149,7 @@ pub struct PartitionState {
 }
 
 /// A window forgotten in a partition: (partition, rule index, labels).
-type Forgotten = (PartitionId, u32, Arc<[Box<str>]>);
+type Forgotten = (PartitionId, u32, Labels);
 
 /// The rule engine. Pure: time comes from events and [`Engine::advance_to`].
 pub struct Engine {
@@ -616,7 +616,7 @@ impl Engine {
     }
 
     /// The windows forgotten in `partition` since the last call, as (rule index, labels).
-    pub(super) fn take_removed(&mut self, partition: PartitionId) -> Vec<(u32, Arc<[Box<str>]>)> {
+    pub(super) fn take_removed(&mut self, partition: PartitionId) -> Vec<(u32, Labels)> {
         let Some(r) = self.removed.as_mut() else { return Vec::new() };
         let mut out = Vec::new();
         r.retain(|(p, rule, labels)| {

@@ -7,9 +7,8 @@ use hashbrown::HashTable;
 
 use std::sync::Arc;
 
-use super::series::{Part, Series, ShortLabels, group_hash, label_values, labels_hash, labels_match, series_hash};
+use super::series::{Labels, Part, Series, ShortLabels, group_hash, label_values, labels_hash, labels_match, series_hash};
 use crate::field::{Field, Record};
-use crate::time::Millis;
 use crate::window::SlidingWindow;
 
 /// Index of a group in the table's slab; stable while the group lives.
@@ -21,7 +20,7 @@ pub struct Group {
     hash: u64,
     /// The distinct `group_by` list (the engine's group slot).
     slot: u32,
-    labels: Arc<[Box<str>]>,
+    labels: Labels,
     /// `labels` in short form, when they fit: what a probe compares.
     short: Option<ShortLabels>,
     /// Indexed by the rule's position among the rules of its list; `None` until the rule
@@ -83,7 +82,7 @@ impl Groups {
 
     /// The group of stored label values (restore), created when missing.
     pub fn entry_for_labels(&mut self, slot: u32, labels: &[String], members: usize) -> GroupIx {
-        let labels: Arc<[Box<str>]> = labels.iter().map(|l| Box::<str>::from(l.as_str())).collect();
+        let labels: Labels = Arc::new(labels.iter().map(|l| Box::<str>::from(l.as_str())).collect());
         let key = labels_hash(slot, &labels);
         let slab = &self.slab;
         let found = self.index.find(key, |&ix| {
@@ -120,7 +119,7 @@ impl Groups {
     /// The member slots of group `ix`, its labels, and the live-series count to bump when
     /// a slot is filled.
     #[inline]
-    pub fn members_mut(&mut self, ix: GroupIx) -> (&mut [Option<Series>], &Arc<[Box<str>]>, &mut usize) {
+    pub fn members_mut(&mut self, ix: GroupIx) -> (&mut [Option<Series>], &Labels, &mut usize) {
         let g = self.slab[ix as usize].as_mut().expect("live group index");
         (&mut g.members, &g.labels, &mut self.series)
     }
@@ -158,7 +157,7 @@ impl Groups {
                         // The first window is inline (counted in the slot); others are not.
                         let windows: usize = s.parts.iter().map(|p| p.window.memory_bytes() - std::mem::size_of::<SlidingWindow>()).sum::<usize>()
                             + s.parts.iter().skip(1).count() * std::mem::size_of::<Part>();
-                        windows + s.samples.capacity() * std::mem::size_of::<(Millis, Arc<str>)>()
+                        windows + crate::window::thin_vec_bytes(&s.samples)
                     })
                     .sum();
                 labels(&g.labels) + g.members.len() * std::mem::size_of::<Option<Series>>() + series

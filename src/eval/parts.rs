@@ -22,8 +22,8 @@ pub struct Parts {
     first: Part,
 }
 
-/// The partition of an absent first part; no input partition has this id (Kafka's are
-/// non-negative `i32`s, replay's is 0).
+/// The partition of an absent first part; no input partition has this id (callers number
+/// theirs from 0: replay's is 0, the daemon's are indices of its assigned partitions).
 const NO_PARTITION: PartitionId = PartitionId::MAX;
 
 impl Default for Parts {
@@ -74,6 +74,7 @@ impl Parts {
     /// The part of `partition`, if any.
     #[inline]
     pub fn get_mut(&mut self, partition: u32) -> Option<&mut Part> {
+        debug_assert_ne!(partition, NO_PARTITION, "not an input partition");
         if self.first.partition == partition {
             Some(&mut self.first)
         } else if self.is_empty() {

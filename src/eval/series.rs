@@ -31,8 +31,8 @@ pub struct Part {
 /// A series in the engine's table.
 ///
 /// `repr(C)`, in the order the per-event path reads them: the tick and sample clocks, the
-/// alert phase, the evidence ring's header, then the window's hot fields (see
-/// [`SlidingWindow`]). A series is 248 bytes, within four cache lines (a test keeps it so), and
+/// alert phase, the evidence ring's pointer, then the window's hot fields (see
+/// [`SlidingWindow`]). A series takes at most four cache lines (a test keeps it so), and
 /// every byte counts: a group's series are streamed from memory whenever the group is
 /// updated. In Rust's own order the fields one event reads were spread over all of a
 /// series' cache lines.
@@ -53,19 +53,19 @@ pub struct Series {
     /// evidence for transitions. A `ThinVec` (8 bytes, a `VecDeque` is 32): every byte of a
     /// series is streamed from memory when its group is updated, and with at most
     /// `samples` (5) entries, evicting the oldest by shifting costs nothing that matters.
-    pub samples: thin_vec::ThinVec<(Millis, Arc<str>)>,
+    pub(super) samples: thin_vec::ThinVec<(Millis, Arc<str>)>,
     pub parts: Parts,
     /// Alert phase or samples changed since the last checkpoint.
     pub alert_dirty: bool,
     pub rule: u32,
     /// Shared with the series' group (and its other series): no copy per series.
-    pub labels: Arc<[Box<str>]>,
+    pub labels: Labels,
     /// When the series was created: the start of silence for `absent()`.
     pub created_ms: Millis,
 }
 
 impl Series {
-    pub fn new(rule: u32, labels: Arc<[Box<str>]>, created_ms: Millis, next_tick: Millis) -> Self {
+    pub fn new(rule: u32, labels: Labels, created_ms: Millis, next_tick: Millis) -> Self {
         Series { rule, labels, parts: Parts::default(), created_ms, phase: Phase::Inactive, samples: thin_vec::ThinVec::new(), next_sample_ms: Millis::MIN, alert_dirty: true, next_tick }
     }
 
@@ -141,8 +141,8 @@ impl Series {
             let excess = self.samples.len() + 1 - max;
             self.samples.drain(..excess.min(self.samples.len()));
         } else if self.samples.capacity() == 0 {
-            // The ring's final size at once: growing 0 → 1 → 2 → 4 → 8 was four allocations
-            // and copies for every new series, and three slots never used.
+            // The ring's final size at once: growing 0 → 4 → 8 was two allocations and a
+            // copy for every new series, and three slots never used.
             self.samples.reserve_exact(max);
         }
         self.samples.push((t, id));
@@ -240,15 +240,21 @@ pub fn labels_hash(index: u32, labels: &[Box<str>]) -> u64 {
 }
 
 /// Owned label values of an event (only when a new group is created).
-pub fn label_values(group_by: &[Field], rec: &Record<'_>) -> Arc<[Box<str>]> {
-    group_by
+pub fn label_values(group_by: &[Field], rec: &Record<'_>) -> Labels {
+    let values: Box<[Box<str>]> = group_by
         .iter()
         .map(|f| {
             let mut buf = LabelBuf::default();
             Box::<str>::from(buf.render(rec.get(f)))
         })
-        .collect()
+        .collect();
+    Arc::new(values)
 }
+
+/// A group's label values, shared by its series. A thin pointer (8 bytes; `Arc<[_]>` is
+/// 16): every byte of a series is streamed from memory when its group is updated, and the
+/// labels are read only for transitions and checkpoints.
+pub type Labels = Arc<Box<[Box<str>]>>;
 
 /// Renders a group value as label text on the stack: strings as they are, null as "",
 /// numbers and booleans in their shortest form.
@@ -286,7 +292,7 @@ mod tests {
     use super::*;
 
     fn series() -> Series {
-        Series::new(0, Arc::from(Vec::<Box<str>>::new()), 0, 0)
+        Series::new(0, Labels::default(), 0, 0)
     }
 
     /// Every event is a sample until the ring is full, then one per `spacing` of event

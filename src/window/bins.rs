@@ -74,7 +74,7 @@ impl BinStat {
 
     /// Adds one event; `key` is its sketch bucket when the bin is a sketch (computed once
     /// by the caller, which also feeds the merged window).
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, obs: &Observation, key: Option<i32>) {
         match self {
             BinStat::Plain => {}
@@ -124,7 +124,8 @@ impl Bin {
         }
     }
 
-    #[inline]
+    // `always`: see `Totals::add_bin`.
+    #[inline(always)]
     pub fn add(&mut self, obs: &Observation, key: Option<i32>) {
         self.count = self.count.saturating_add(1);
         self.stat.add(obs, key);
