@@ -212,7 +212,7 @@ impl Engine {
                     when_slot,
                     group_slot,
                     value_slot,
-                    sample_spacing_ms: sample_spacing_ms(r.window.bin_ms, config.samples),
+                    sample_spacing_ms: r.window.bin_ms / config.samples.max(1) as Millis,
                     member,
                     settle_ms: r
                         .window
@@ -652,6 +652,12 @@ impl Engine {
         self.partitions.get_mut(&p)
     }
 
+    /// Event time between two samples of a series of rule `rule` once its evidence ring
+    /// is full (see [`Series::push_sample`]).
+    pub(super) fn sample_spacing_ms(&self, rule: usize) -> Millis {
+        self.compiled[rule].sample_spacing_ms
+    }
+
     /// The first tick boundary after `t`.
     pub(super) fn next_tick_after(&self, t: Millis) -> Millis {
         next_boundary(t, self.config.tick.as_millis().max(1))
@@ -682,12 +688,6 @@ impl Engine {
     pub fn partitions(&self) -> impl Iterator<Item = (PartitionId, &PartitionState)> {
         self.partitions.iter().map(|(p, s)| (*p, s))
     }
-}
-
-/// Event time between two samples of a series once its evidence ring is full: `samples`
-/// per bin of the rule's window.
-pub(super) fn sample_spacing_ms(bin_ms: Millis, samples: usize) -> Millis {
-    bin_ms / samples.max(1) as Millis
 }
 
 fn is_hit_based(kind: &AggKind) -> bool {

@@ -287,6 +287,7 @@ impl LabelBuf {
         }
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,6 +321,7 @@ mod tests {
         assert!(restored.wants_sample(6, 2));
         assert!(!series().wants_sample(0, 0), "no samples configured");
     }
+
     /// A group's member series are streamed from memory on every event of the group, so
     /// their size is throughput (README Performance): four cache lines, no more.
     #[test]

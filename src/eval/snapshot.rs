@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::alert::Phase;
-use super::engine::{Engine, PartitionState, sample_spacing_ms};
+use super::engine::{Engine, PartitionState};
 use super::series::{Part, PartitionId, Series};
 use crate::event::{Attribution, AttributionChunk, AttributionHead, Dedup, DedupChunk, DedupHead, LOG_CHUNK};
 use crate::rules::Rule;
@@ -242,7 +242,7 @@ impl Engine {
                 continue;
             }
             let next_tick = clock.map(|c| self.next_tick_after(c));
-            let spacing = sample_spacing_ms(self.rules().rules[i].window.bin_ms, max_samples);
+            let spacing = self.sample_spacing_ms(i);
             let series = self.series_entry(i as u32, &w.labels, w.window.last_event_ms().unwrap_or(0));
             series.parts.retain(|p| p.partition != partition);
             let fresh = series.parts.is_empty();
@@ -293,7 +293,7 @@ impl Engine {
             if self.rules().rules[i].group_by.len() != a.labels.len() {
                 continue;
             }
-            let spacing = sample_spacing_ms(self.rules().rules[i].window.bin_ms, max_samples);
+            let spacing = self.sample_spacing_ms(i);
             let series = self.series_entry(i as u32, &a.labels, a.created_ms);
             series.phase = a.phase;
             series.restore_samples(a.samples, max_samples, spacing);

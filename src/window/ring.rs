@@ -1,5 +1,5 @@
 //! The bins of one window in time order, the newest kept inline and the older ones in a
-//! vector on the heap.
+//! ring on the heap.
 //!
 //! Nearly every event lands in the newest bin. Kept in the ring, that bin was a cache miss
 //! of its own on every (rule, event) after the window's header (8 of the engine's ~60
