@@ -182,16 +182,20 @@ pub fn labels_match(labels: &[Box<str>], group_by: &[Field], rec: &Record<'_>) -
 /// fit ([`ShortLabels`]). Rules sharing a `group_by` list share both, so the engine computes
 /// them once per list and event.
 pub fn group_hash(group_by: &[Field], rec: &Record<'_>) -> (u64, Option<ShortLabels>) {
-    use xxhash_rust::xxh3::xxh3_64_with_seed;
-    let mut h = 0x9e37_79b9;
-    let mut short = Some(ShortLabels::default());
+    let mut short = ShortLabels::default();
     for f in group_by {
         let mut buf = LabelBuf::default();
-        let v = buf.render(rec.get(f));
-        h = xxh3_64_with_seed(v.as_bytes(), h);
-        short = short.and_then(|s| s.push(v));
+        if !short.push(buf.render(rec.get(f))) {
+            // Rare (values over 31 bytes in all): hash each value in turn.
+            return (chained_hash(group_by.iter().map(|f| Box::<str>::from(LabelBuf::default().render(rec.get(f))))), None);
+        }
     }
-    (h, short)
+    (short.hash(), Some(short))
+}
+
+/// The hash of label values too long for [`ShortLabels`].
+fn chained_hash<S: AsRef<str>>(values: impl Iterator<Item = S>) -> u64 {
+    values.fold(0x9e37_79b9, |h, v| xxhash_rust::xxh3::xxh3_64_with_seed(v.as_ref().as_bytes(), h))
 }
 
 /// A group's label values packed into 32 bytes (each as its length and its bytes), kept in
@@ -205,22 +209,28 @@ pub struct ShortLabels {
 }
 
 impl ShortLabels {
-    /// These labels followed by `v`, or `None` when that does not fit.
+    /// Appends `v`; false (and unchanged) when it does not fit.
     #[inline]
-    fn push(mut self, v: &str) -> Option<Self> {
+    fn push(&mut self, v: &str) -> bool {
         let (at, n) = (self.len as usize, v.len());
         if at + 1 + n > self.bytes.len() {
-            return None;
+            return false;
         }
         self.bytes[at] = n as u8;
         self.bytes[at + 1..at + 1 + n].copy_from_slice(v.as_bytes());
         self.len = (at + 1 + n) as u8;
-        Some(self)
+        true
+    }
+
+    /// One hash of the packed values: one call per group probe instead of one per value.
+    fn hash(&self) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(&self.bytes[..self.len as usize])
     }
 
     /// The short form of stored labels, equal to [`group_hash`]'s for the same values.
     pub fn of(labels: &[Box<str>]) -> Option<Self> {
-        labels.iter().try_fold(ShortLabels::default(), |s, l| s.push(l))
+        let mut short = ShortLabels::default();
+        labels.iter().all(|l| short.push(l)).then_some(short)
     }
 }
 
@@ -231,11 +241,7 @@ pub fn series_hash(index: u32, group_hash: u64) -> u64 {
 
 /// Hash of stored labels; equal to [`series_hash`] for the event they came from.
 pub fn labels_hash(index: u32, labels: &[Box<str>]) -> u64 {
-    use xxhash_rust::xxh3::xxh3_64_with_seed;
-    let mut h = 0x9e37_79b9;
-    for l in labels {
-        h = xxh3_64_with_seed(l.as_bytes(), h);
-    }
+    let h = ShortLabels::of(labels).map_or_else(|| chained_hash(labels.iter()), |s| s.hash());
     series_hash(index, h)
 }
 
