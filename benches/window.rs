@@ -30,7 +30,7 @@ impl Gen {
         let u = (self.0 >> 11) as f64 / (1u64 << 53) as f64;
         Observation {
             num: Some(10f64.powf(1.0 + 3.0 * u)),
-            hit: self.0 % 5 == 0,
+            hit: self.0.is_multiple_of(5),
             hash: Some(self.0 % 50 + (t / MIN) as u64 * 1_000),
         }
     }

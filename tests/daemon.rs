@@ -256,10 +256,10 @@ async fn kill_9_and_restart_neither_loses_nor_doubles_anything() {
     // backlog (so its store holds that progress), while the rest still waits in Kafka: the
     // kills fall across the whole stream, incidents included.
     let mut kills = Vec::new();
-    for part in 0..3 {
+    for (part, lines) in parts.iter().enumerate().take(3) {
         if part > 0 {
-            produce(parts[part]).await;
-            end += parts[part].len() as i64;
+            produce(lines).await;
+            end += lines.len() as i64;
         }
         let mut daemon = start_daemon(&config, &out, &log);
         let committed = wait_for_commit_above(&group, &topic, stored + (end - stored) / 2, &log, Duration::from_secs(120));

@@ -318,8 +318,7 @@ rules:
 
 #[test]
 fn a_repeat_within_a_lateness_longer_than_the_dedup_horizon_is_still_a_duplicate() {
-    let mut config = EngineConfig::default();
-    config.allowed_lateness = llmwatch::time::Duration(120 * MIN);
+    let config = EngineConfig { allowed_lateness: llmwatch::time::Duration(120 * MIN), ..EngineConfig::default() };
     assert!(config.allowed_lateness > config.dedup.horizon);
     let mut engine = Engine::new(rules(COUNT_PER_MODEL), config);
     let mut out = Vec::new();

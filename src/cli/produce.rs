@@ -63,7 +63,7 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<ExitCode> {
             }
         }
         n += 1;
-        if n % 10_000 == 0 {
+        if n.is_multiple_of(10_000) {
             producer.poll(Duration::ZERO);
         }
     }

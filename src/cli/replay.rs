@@ -114,7 +114,6 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         tail.iter().for_each(&mut write);
         report.stats = engine.stats();
     }
-    drop(write);
     if let Some(e) = write_error {
         return Err(e.into());
     }

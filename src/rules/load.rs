@@ -360,12 +360,11 @@ fn load_rule(node: &Node<'_>, src: &str, group: &str, file: &Path, opts: &LoadOp
     let bin = duration("bin", r);
     let for_ = duration("for", r);
     let keep_firing_for = duration("keep_firing_for", r);
-    let repeat_interval = duration("repeat_interval", r).map(|d| {
+    let repeat_interval = duration("repeat_interval", r).inspect(|d| {
         // 0s once meant a reminder on every evaluation: every event, every tick.
         if d.is_some_and(|d| d.as_millis() < 1000) {
             r.node(&fields["repeat_interval"], "`repeat_interval` must be at least 1s (leave it out for no reminders)");
         }
-        d
     });
 
     let value = required("value", r).and_then(|n| {

@@ -164,6 +164,8 @@ impl Candidate {
             return (None, end);
         }
         // Inside a longer token (a hex id, a UUID, `v12.4`, `1764252191abc`): neither.
+        // One clause per way of being inside a token reads better than the minimal form.
+        #[allow(clippy::nonminimal_bool)]
         let before_ok = !is_alnum_before(text, c.start)
             && !(c.start > 0 && b"-./_#".contains(&b[c.start - 1]) && is_alnum_before(text, c.start - 1))
             && !(c.start > 0 && b[c.start - 1] == b'+');

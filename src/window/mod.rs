@@ -344,11 +344,10 @@ impl Cache {
                 }
             }
             Cache::Distinct { set, estimate, .. } => {
-                if let Some(h) = obs.hash {
-                    if set.insert(h) {
+                if let Some(h) = obs.hash
+                    && set.insert(h) {
                         *estimate = None;
                     }
-                }
             }
         }
     }
@@ -454,11 +453,10 @@ impl SlidingWindow {
     fn add_keyed(&mut self, spec: &WindowSpec, t: Millis, obs: Observation, key: Option<i32>) {
         let bs = self.bin_of(t, spec.bin_ms);
         self.advance(spec, bs);
-        if let Some(h) = self.head.get() {
-            if bs <= h.saturating_sub(spec.keep_ms()) {
+        if let Some(h) = self.head.get()
+            && bs <= h.saturating_sub(spec.keep_ms()) {
                 return;
             }
-        }
         self.last_ms.raise(t);
         self.bin_mut(spec, bs).add(&obs, key);
 

@@ -455,7 +455,7 @@ fn memory_table() -> Vec<(String, usize)> {
                 let v = 10f64.powf(1.0 + 3.0 * (x >> 11) as f64 / (1u64 << 53) as f64);
                 let o = Observation {
                     num: Some(v),
-                    hit: x % 5 == 0,
+                    hit: x.is_multiple_of(5),
                     hash: Some(x % 50 + i / 100 * 1000),
                 };
                 w.add(&s, i as Millis * 600, o);
