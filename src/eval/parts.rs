@@ -33,6 +33,10 @@ impl Default for Parts {
 }
 
 impl Parts {
+    /// Where the first part sits in a series (see `Series`' layout test).
+    #[cfg(test)]
+    pub const FIRST_OFFSET: usize = std::mem::offset_of!(Parts, first);
+
     pub fn is_empty(&self) -> bool {
         self.first.partition == NO_PARTITION
     }

@@ -31,10 +31,11 @@ pub struct Part {
 /// A series in the engine's table.
 ///
 /// `repr(C)`, in the order the per-event path reads them: the tick and sample clocks, the
-/// alert phase, the evidence ring's pointer, then the window's hot fields (see
-/// [`SlidingWindow`]). A series takes at most four cache lines (a test keeps it so), and
-/// every byte counts: a group's series are streamed from memory whenever the group is
-/// updated. In Rust's own order the fields one event reads were spread over all of a
+/// alert phase and the first part's header fill the first cache line, and its window's hot
+/// fields (see [`SlidingWindow`]) the second, so adding to a counting window touches two of
+/// the series' four cache lines. The evidence ring, read when a sample is taken, comes
+/// after. Every byte counts: a group's series are streamed from memory whenever the group
+/// is updated. In Rust's own order the fields one event reads were spread over all of a
 /// series' cache lines.
 #[derive(Debug, Clone)]
 #[repr(C)]
@@ -49,12 +50,12 @@ pub struct Series {
     /// ring's heap header nor another line of the series.
     next_sample_ms: Millis,
     pub phase: Phase,
+    pub parts: Parts,
     /// Recent events (newest last), packed id + excerpt (`transition::pack_sample`),
     /// evidence for transitions. A `ThinVec` (8 bytes, a `VecDeque` is 32): every byte of a
     /// series is streamed from memory when its group is updated, and with at most
     /// `samples` (5) entries, evicting the oldest by shifting costs nothing that matters.
     pub(super) samples: thin_vec::ThinVec<(Millis, Arc<str>)>,
-    pub parts: Parts,
     /// Alert phase or samples changed since the last checkpoint.
     pub alert_dirty: bool,
     pub rule: u32,
@@ -334,5 +335,20 @@ mod tests {
     fn a_series_fits_in_four_cache_lines() {
         assert!(std::mem::size_of::<Series>() <= 256, "{}", std::mem::size_of::<Series>());
         assert_eq!(std::mem::size_of::<Option<Series>>(), std::mem::size_of::<Series>());
+    }
+
+    /// What every update reads (tick and sample clocks, alert phase, the first part's
+    /// partition and dirty flag) fills the first cache line, and the window begins the
+    /// second, whose first 64 bytes hold what a counting update touches (the window's own
+    /// layout test): two cache lines per (rule, event), not four.
+    #[test]
+    fn an_update_reads_the_first_two_cache_lines() {
+        use std::mem::offset_of;
+        let first_part = offset_of!(Series, parts) + Parts::FIRST_OFFSET;
+        assert_eq!(first_part + offset_of!(Part, window), 64);
+        for hot in [offset_of!(Series, next_tick), offset_of!(Series, next_sample_ms), offset_of!(Series, phase), offset_of!(Series, parts)] {
+            assert!(hot < 64, "{hot}");
+        }
+        assert!(offset_of!(Series, samples) >= 128, "read only when a sample is taken");
     }
 }

@@ -192,9 +192,11 @@ pub struct Evaluation {
 /// One (rule, group) window. The serialized form holds the bins (aggregates, never events)
 /// and the few times above; the merged-window caches are rebuilt after a restore.
 ///
-/// `repr(C)`: the fields the per-event path reads (`head`, `closed`, `last_ms`, the newest
-/// bin) come first, side by side, so an update touches the fewest cache lines; the stored
-/// form keeps its own field order (see the `Serialize` impl).
+/// `repr(C)`: what adding to a counting window (count, ratio, Wilson) reads and writes
+/// comes first and fits in one cache line: `head`, the cached counts, `last_ms`, and the
+/// newest bin's start, count and hit count (the start of its stat). The cached moments
+/// come after, read by sums and averages only. The stored form keeps its own field order
+/// (see the `Serialize` impl).
 #[derive(Debug, Clone, PartialEq)]
 #[repr(C)]
 pub struct SlidingWindow {
@@ -207,6 +209,9 @@ pub struct SlidingWindow {
     closed: ClosedCounts,
     last_ms: Stamp,
     bins: Bins,
+    /// The moments of the bins [`ClosedCounts`] covers (its other half, kept apart so that
+    /// counting windows do not read them).
+    closed_moments: ClosedMoments,
     created_ms: Millis,
     caches: Caches,
 }
@@ -236,7 +241,7 @@ impl<'de> Deserialize<'de> for SlidingWindow {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let w = StoredWindow::<Bins>::deserialize(d)?;
         let (head, last_ms) = (Stamp::of(w.head).map_err(<D::Error as serde::de::Error>::custom)?, Stamp::of(w.last_ms).map_err(<D::Error as serde::de::Error>::custom)?);
-        Ok(SlidingWindow { head, closed: ClosedCounts::default(), last_ms, bins: w.bins, created_ms: w.created_ms, caches: Caches::default() })
+        Ok(SlidingWindow { head, closed: ClosedCounts::default(), last_ms, bins: w.bins, closed_moments: ClosedMoments::default(), created_ms: w.created_ms, caches: Caches::default() })
     }
 }
 
@@ -249,8 +254,21 @@ impl<'de> Deserialize<'de> for SlidingWindow {
 struct ClosedCounts {
     /// The window's newest bin start; none when nothing is cached.
     end: Stamp,
-    /// Of the window's bins other than its newest.
-    totals: Totals,
+    /// Events and hits of the window's bins other than its newest; their moments are
+    /// [`SlidingWindow::closed_moments`].
+    count: u64,
+    hits: u64,
+}
+
+/// See [`SlidingWindow::closed_moments`]; derived data, equal whatever it holds (as
+/// [`ClosedCounts`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct ClosedMoments(Moments);
+
+impl PartialEq for ClosedMoments {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl PartialEq for ClosedCounts {
@@ -345,9 +363,10 @@ impl Cache {
             }
             Cache::Distinct { set, estimate, .. } => {
                 if let Some(h) = obs.hash
-                    && set.insert(h) {
-                        *estimate = None;
-                    }
+                    && set.insert(h)
+                {
+                    *estimate = None;
+                }
             }
         }
     }
@@ -440,6 +459,7 @@ impl SlidingWindow {
             bins: Bins::default(),
             caches: Caches::default(),
             closed: ClosedCounts::default(),
+            closed_moments: ClosedMoments::default(),
         }
     }
 
@@ -454,9 +474,10 @@ impl SlidingWindow {
         let bs = self.bin_of(t, spec.bin_ms);
         self.advance(spec, bs);
         if let Some(h) = self.head.get()
-            && bs <= h.saturating_sub(spec.keep_ms()) {
-                return;
-            }
+            && bs <= h.saturating_sub(spec.keep_ms())
+        {
+            return;
+        }
         self.last_ms.raise(t);
         self.bin_mut(spec, bs).add(&obs, key);
 
@@ -495,7 +516,7 @@ impl SlidingWindow {
             let bs = bin_start(t, bin_ms);
             if now >= bs && now - bs < bin_ms {
                 self.advance(spec, bs);
-                self.closed = ClosedCounts { end: Stamp::at(bs), totals: Totals::default() };
+                self.set_closed(bs, Totals::default());
                 self.bin_mut(spec, bs);
             }
         }
@@ -509,7 +530,7 @@ impl SlidingWindow {
             && b.start == h
         {
             if let (BinStat::Sketch(_), AggKind::Percentile(p)) = (&b.stat, &spec.agg) {
-                let count = self.closed.totals.count + b.count as u64 + 1;
+                let count = self.closed.count + b.count as u64 + 1;
                 let merged = match self.caches.0.first_mut() {
                     Some(Some(Cache::Sketch { end, merged })) if *end == h => Some(merged),
                     // Stale or never built: rebuilt when a value is needed, and below
@@ -537,7 +558,10 @@ impl SlidingWindow {
                 return self.add_then_evaluate(spec, t, obs, key, now, min_events);
             }
             b.add(&obs, None);
-            let mut totals = self.closed.totals;
+            // The cached moments only where the aggregation reads them: they are on another
+            // cache line than everything else this path touches.
+            let moments = if let BinStat::Moments(_) = b.stat { self.closed_moments.0 } else { Moments::default() };
+            let mut totals = Totals { count: self.closed.count, hits: self.closed.hits, moments };
             totals.add_bin(b);
             self.last_ms.raise(t);
             if totals.count < min_events {
@@ -670,14 +694,22 @@ impl SlidingWindow {
             .take_while(move |b| b.start > lo)
     }
 
+    /// Caches `totals` as those of the bins older than `end`.
+    #[inline]
+    fn set_closed(&mut self, end: Millis, totals: Totals) {
+        self.closed = ClosedCounts { end: Stamp::at(end), count: totals.count, hits: totals.hits };
+        self.closed_moments = ClosedMoments(totals.moments);
+    }
+
     /// [`Totals`] of the window ending at bin `end`, from the cached totals of its older
     /// bins ([`ClosedCounts`]), rebuilt when `end` moved, plus its newest bin.
     #[inline]
     fn current_totals(&mut self, end: Millis, w: Millis) -> Totals {
         if self.closed.end != Stamp::at(end) {
-            self.closed = ClosedCounts { end: Stamp::at(end), totals: self.older_totals(end, w) };
+            let older = self.older_totals(end, w);
+            self.set_closed(end, older);
         }
-        let mut t = self.closed.totals;
+        let mut t = Totals { count: self.closed.count, hits: self.closed.hits, moments: self.closed_moments.0 };
         let newest = match self.bins.newest() {
             Some(b) if b.start <= end => Some(b),
             _ => self.bins.iter().rev().find(|b| b.start <= end),

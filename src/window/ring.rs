@@ -40,6 +40,10 @@ fn vacant() -> Bin {
 }
 
 impl Bins {
+    /// Where the newest bin sits in a window (see `SlidingWindow`'s layout test).
+    #[cfg(test)]
+    pub const NEWEST_OFFSET: usize = std::mem::offset_of!(Bins, newest);
+
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.count as usize + usize::from(self.newest.is_some())

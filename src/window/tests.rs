@@ -531,3 +531,24 @@ fn stored_form_keeps_the_layout_3_field_order() {
     assert_eq!((empty.c, empty.l, empty.h, empty.b.len()), (7, None, None, 0));
     assert_eq!(postcard::from_bytes::<SlidingWindow>(&bytes).unwrap(), w);
 }
+
+/// Adding to a counting window (count, ratio, Wilson) reads and writes its first 64 bytes
+/// only — the start of the window, the cached counts, the last event time, and the newest
+/// bin's start, count and hit count — so the update touches one cache line of it (README
+/// Performance: the series' second line).
+#[test]
+fn a_counting_update_stays_in_the_windows_first_64_bytes() {
+    use std::mem::{offset_of, size_of};
+    let newest = offset_of!(SlidingWindow, bins) + ring::Bins::NEWEST_OFFSET;
+    for hot in [offset_of!(SlidingWindow, head), offset_of!(SlidingWindow, closed), offset_of!(SlidingWindow, last_ms)] {
+        assert!(hot < newest);
+    }
+    assert!(offset_of!(SlidingWindow, closed) + size_of::<ClosedCounts>() <= newest);
+    assert_eq!((offset_of!(Bin, start), offset_of!(Bin, count), offset_of!(Bin, stat)), (0, 8, 16));
+    // The hit count follows the stat's tag within its first 8 bytes.
+    let bin = Bin { start: 0, count: 0, stat: BinStat::Hits(0x5a5a_5a5a) };
+    // SAFETY: reading the initialized bytes of a live value for their layout.
+    let stat = unsafe { std::slice::from_raw_parts((&bin.stat as *const BinStat).cast::<u8>(), 8) };
+    assert_eq!(stat.windows(4).filter(|w| *w == [0x5a; 4]).count(), 1, "{stat:02x?}");
+    assert!(newest + 16 + 8 <= 64, "newest bin at {newest}");
+}
