@@ -199,3 +199,31 @@ impl Groups {
 fn empty(members: usize) -> Box<[Option<Series>]> {
     (0..members).map(|_| None).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, EventKind};
+    use crate::signals::Signals;
+
+    /// A group restored from stored labels is the one an event with those values finds,
+    /// whether its values fit the packed short form or not (the two are hashed differently).
+    #[test]
+    fn restored_groups_are_found_by_their_events() {
+        let group_by = [Field::User, Field::Model, Field::LatencyMs];
+        let cases = [("u1", "gpt-4o", Some(2500.0)), ("a-user-id-far-too-long-for-the-packed-form", "gpt-4o", None)];
+        let mut groups = Groups::default();
+        for (user, model, latency) in cases {
+            let mut e = Event::new("e1", 0, EventKind::Interaction);
+            (e.user, e.request_model, e.latency_ms) = (Some(user.into()), Some(model.into()), latency);
+            let signals = Signals::default();
+            let rec = Record::new(&e, &signals);
+            let labels = [user.to_string(), model.to_string(), latency.map_or(String::new(), |l| l.to_string())];
+            let restored = groups.entry_for_labels(3, &labels, 2);
+            let key = event_key(3, &group_by, &rec);
+            assert_eq!(key.short.is_some(), user.len() < 20, "{user}");
+            assert_eq!(groups.find(3, &key, &group_by, &rec), Some(restored), "{user}");
+            assert_eq!(groups.find(4, &event_key(4, &group_by, &rec), &group_by, &rec), None, "another list's group");
+        }
+    }
+}

@@ -133,7 +133,12 @@ pub fn pack_sample(id: &str, text: Option<&str>) -> std::sync::Arc<str> {
     BUF.with_borrow_mut(|buf| {
         buf.clear();
         buf.extend([id, "\0", cut, ellipsis]);
-        std::sync::Arc::from(buf.as_str())
+        let packed = std::sync::Arc::from(buf.as_str());
+        // Ids have no length limit of their own: do not keep an outsized buffer around.
+        if buf.capacity() > 4096 {
+            *buf = String::new();
+        }
+        packed
     })
 }
 

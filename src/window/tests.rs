@@ -546,9 +546,14 @@ fn a_counting_update_stays_in_the_windows_first_64_bytes() {
     assert!(offset_of!(SlidingWindow, closed) + size_of::<ClosedCounts>() <= newest);
     assert_eq!((offset_of!(Bin, start), offset_of!(Bin, count), offset_of!(Bin, stat)), (0, 8, 16));
     // The hit count follows the stat's tag within its first 8 bytes.
-    let bin = Bin { start: 0, count: 0, stat: BinStat::Hits(0x5a5a_5a5a) };
-    // SAFETY: reading the initialized bytes of a live value for their layout.
-    let stat = unsafe { std::slice::from_raw_parts((&bin.stat as *const BinStat).cast::<u8>(), 8) };
-    assert_eq!(stat.windows(4).filter(|w| *w == [0x5a; 4]).count(), 1, "{stat:02x?}");
+    let bin = Bin { start: 0, count: 0, stat: BinStat::Hits(7) };
+    let BinStat::Hits(hits) = &bin.stat else { unreachable!() };
+    let hits_at = (hits as *const u32 as usize) - (&bin.stat as *const BinStat as usize);
+    assert!(hits_at + 4 <= 8, "hit count at {hits_at} in the stat");
+    // The newest bin is an `Option<Bin>` whose bin starts where the option does.
+    assert_eq!(size_of::<Option<Bin>>(), size_of::<Bin>());
+    let newest_bin = Some(bin);
+    let Some(inner) = &newest_bin else { unreachable!() };
+    assert_eq!(inner as *const Bin as usize, &newest_bin as *const Option<Bin> as usize);
     assert!(newest + 16 + 8 <= 64, "newest bin at {newest}");
 }
