@@ -7,7 +7,7 @@ use hashbrown::HashTable;
 
 use std::sync::Arc;
 
-use super::series::{Labels, Part, Series, ShortLabels, group_hash, label_values, labels_hash, labels_match, series_hash};
+use super::series::{Labels, Part, Series, ShortLabels, group_hash, label_values, labels_key, labels_match, series_hash};
 use crate::field::{Field, Record};
 use crate::window::SlidingWindow;
 
@@ -83,7 +83,7 @@ impl Groups {
     /// The group of stored label values (restore), created when missing.
     pub fn entry_for_labels(&mut self, slot: u32, labels: &[String], members: usize) -> GroupIx {
         let labels: Labels = Arc::new(labels.iter().map(|l| Box::<str>::from(l.as_str())).collect());
-        let key = labels_hash(slot, &labels);
+        let (key, short) = labels_key(slot, &labels);
         let slab = &self.slab;
         let found = self.index.find(key, |&ix| {
             let g = slab[ix as usize].as_ref().expect("indexed groups live");
@@ -91,7 +91,7 @@ impl Groups {
         });
         match found {
             Some(&ix) => ix,
-            None => self.insert(Group { hash: key, slot, short: ShortLabels::of(&labels), labels, members: empty(members) }),
+            None => self.insert(Group { hash: key, slot, short, labels, members: empty(members) }),
         }
     }
 

@@ -188,7 +188,7 @@ pub fn group_hash(group_by: &[Field], rec: &Record<'_>) -> (u64, Option<ShortLab
     for f in group_by {
         let mut buf = LabelBuf::default();
         if !short.push(buf.render(rec.get(f))) {
-            // Rare (values over 31 bytes in all): hash each value in turn, as `labels_hash`.
+            // Rare (values over 31 bytes in all): hash each value in turn, as `labels_key`.
             let hash = group_by.iter().fold(CHAIN_SEED, |h, f| chain(h, LabelBuf::default().render(rec.get(f))));
             return (hash, None);
         }
@@ -245,10 +245,12 @@ pub fn series_hash(index: u32, group_hash: u64) -> u64 {
     group_hash ^ (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
-/// Hash of stored labels; equal to [`series_hash`] for the event they came from.
-pub fn labels_hash(index: u32, labels: &[Box<str>]) -> u64 {
-    let h = ShortLabels::of(labels).map_or_else(|| labels.iter().fold(CHAIN_SEED, |h, l| chain(h, l)), |s| s.hash());
-    series_hash(index, h)
+/// Table key and short form of stored labels: equal to those of the event they came from
+/// ([`series_hash`] of [`group_hash`]).
+pub fn labels_key(index: u32, labels: &[Box<str>]) -> (u64, Option<ShortLabels>) {
+    let short = ShortLabels::of(labels);
+    let h = short.map_or_else(|| labels.iter().fold(CHAIN_SEED, |h, l| chain(h, l)), |s| s.hash());
+    (series_hash(index, h), short)
 }
 
 /// Owned label values of an event (only when a new group is created).
