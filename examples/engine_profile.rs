@@ -1,10 +1,12 @@
 //! Runs the engine benchmark's workload once, without criterion, for profilers
 //! (`valgrind --tool=callgrind`, `perf record`) and quick repeated timings:
 //!
-//! `cargo run --release --example engine_profile -- [json|decoded] [events] [keys] [warm]`
+//! `cargo run --release --example engine_profile -- [json|decoded] [events] [keys] [warm] [groupings]`
 //!
 //! With `warm` > 0, that many earlier events are fed first, untimed, so the series exist
-//! (steady state) when the timed events arrive. Only the processing loop is timed;
+//! (steady state) when the timed events arrive. `groupings` (e.g. `0,1,3`) keeps the ten
+//! rules of those entries of `input::GROUPINGS` only, to see what each part of the
+//! benchmark costs; all fifty by default. Only the processing loop is timed;
 //! building the input and dropping the engine are not.
 
 use std::alloc::{GlobalAlloc, Layout};
@@ -50,7 +52,13 @@ fn main() {
 
     let warm: usize = args.get(3).map_or(0, |s| s.parse().expect("warm-up event count"));
 
-    let rules = Arc::new(input::fifty_rules());
+    let rules = Arc::new(match args.get(4) {
+        None => input::fifty_rules(),
+        Some(list) => {
+            let picked: Vec<&str> = list.split(',').map(|i| i.parse::<usize>().ok().and_then(|i| input::GROUPINGS.get(i).copied()).expect("groupings: indices 0 to 4, comma-separated")).collect();
+            input::rules_for(&picked)
+        }
+    });
     let mut events = input::events(warm + n, keys);
     let timed = events.split_off(warm);
     let mut engine = Engine::new(rules, EngineConfig::default());
@@ -83,8 +91,9 @@ fn main() {
     let (cpu, user) = (cpu_seconds() - cpu, user_seconds() - user);
     let calls = CALLS.load(Ordering::Relaxed) - calls;
     println!(
-        "{} {n} events after {warm}, {keys} keys: {:.3} s, {:.0} events/s ({:.0}/s of CPU time, {:.0}/s of user time), {} series, {:.1} allocations/event",
+        "{} {n} events after {warm}, {keys} keys, {} rules: {:.3} s, {:.0} events/s ({:.0}/s of CPU time, {:.0}/s of user time), {} series, {:.1} allocations/event",
         if json { "json" } else { "decoded" },
+        engine.rules().rules.len(),
         secs,
         n as f64 / secs,
         n as f64 / cpu,

@@ -8,9 +8,21 @@ use llmwatch::rules::{LoadOptions, RuleSet, load_sources};
 /// Distinct values of `attr.account` in the benchmark.
 pub const KEYS: usize = 10_000;
 
+/// The benchmark's `group_by` lists, ten rules each: `attr.account` takes 10k values, the
+/// others a handful. The account list appears twice (twenty rules share its groups).
+pub const GROUPINGS: [&str; 5] = ["[model]", "[tenant]", "[attr.account]", "[model, tenant]", "[attr.account]"];
+
 /// 50 rules in the shape of the shipped packs: a mix of ratio, wilson, percentile, avg,
 /// count and distinct, grouped by model, tenant or the 10k-valued `attr.account`.
 pub fn fifty_rules() -> RuleSet {
+    let set = rules_for(&GROUPINGS);
+    assert_eq!(set.rules.len(), 50);
+    set
+}
+
+/// The ten rule templates for each of `groupings` (a subset of [`GROUPINGS`] measures what
+/// each part of the benchmark costs: `engine_profile decoded 200000 10000 0 0,1,3`).
+pub fn rules_for(groupings: &[&str]) -> RuleSet {
     let templates = [
         ("kind == \"interaction\"", "ratio(signal.error)", "> 0.05"),
         ("kind == \"interaction\" && error_type == null", "ratio(signal.empty_response)", "> 0.05"),
@@ -23,10 +35,9 @@ pub fn fifty_rules() -> RuleSet {
         ("kind == \"interaction\"", "count()", "> 100000"),
         ("kind == \"interaction\" && has(signal.invalid_json)", "ratio(signal.invalid_json)", "> 0.1"),
     ];
-    let groups = ["[model]", "[tenant]", "[attr.account]", "[model, tenant]", "[attr.account]"];
     let mut text = String::from("group: bench\nrules:\n");
     let mut n = 0;
-    for g in groups {
+    for g in groupings {
         for (when, value, cond) in templates {
             n += 1;
             text.push_str(&format!(
@@ -36,7 +47,6 @@ pub fn fifty_rules() -> RuleSet {
     }
     let (set, diags) = load_sources(&[("bench.yaml".into(), text)], &LoadOptions::default());
     assert!(diags.is_empty(), "{diags:?}");
-    assert_eq!(set.rules.len(), 50);
     set
 }
 
