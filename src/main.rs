@@ -10,7 +10,7 @@ use clap::Parser;
 /// mimalloc instead of the system allocator: each event frees a dozen small strings, and
 /// glibc malloc pays for them in `malloc_consolidate` at the next large allocation (a
 /// window, a growing table); in the engine benchmark that was a quarter of the time, and
-/// mimalloc roughly halves the time per event (README, Performance). The benchmarks wrap
+/// mimalloc roughly halves the time per event (docs/performance.md). The benchmarks wrap
 /// the same allocator.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

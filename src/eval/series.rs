@@ -337,7 +337,7 @@ mod tests {
     }
 
     /// A group's member series are streamed from memory on every event of the group, so
-    /// their size is throughput (README Performance): four cache lines, no more.
+    /// their size is throughput (docs/performance.md): four cache lines, no more.
     #[test]
     fn a_series_fits_in_four_cache_lines() {
         assert_eq!(std::mem::size_of::<Series>(), 256);

@@ -534,8 +534,8 @@ fn stored_form_keeps_the_layout_3_field_order() {
 
 /// Adding to a counting window (count, ratio, Wilson) reads and writes its first 64 bytes
 /// only — the start of the window, the cached counts, the last event time, and the newest
-/// bin's start, count and hit count — so the update touches one cache line of it (README
-/// Performance: the series' second line).
+/// bin's start, count and hit count — so the update touches one cache line of it (docs/performance.md,
+/// the eighth session: the series' second line).
 #[test]
 fn a_counting_update_stays_in_the_windows_first_64_bytes() {
     use std::mem::{offset_of, size_of};
