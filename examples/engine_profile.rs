@@ -62,6 +62,8 @@ fn main() {
     let mut events = input::events(warm + n, keys);
     let timed = events.split_off(warm);
     let mut engine = Engine::new(rules, EngineConfig::default());
+    // `LANES=0` turns the groups' lanes off, to measure what they save.
+    engine.set_lanes(std::env::var("LANES").map_or(true, |v| v != "0"));
     let mut out = Vec::new();
     for e in events {
         engine.process(e, &mut out);

@@ -184,7 +184,7 @@ impl State {
 
     /// Ends a partition's rebuild: its windows and alerts move into the main engine.
     fn finish_rebuild(&mut self, tp: &TopicPartition, offset: i64) {
-        let Some(r) = self.rebuilding.remove(tp) else { return };
+        let Some(mut r) = self.rebuilding.remove(tp) else { return };
         let id = self.id(tp);
         if let Some(snap) = r.engine.snapshot_partition(0) {
             self.engine.restore_partition(id, snap);

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::alert::{Phase, Timing};
-use super::groups::{Groups, event_key};
+use super::groups::{GroupShape, Groups, event_key};
+use super::lane::MAX_MEMBERS;
 use super::series::{Labels, PartitionId, Series};
 use super::{AlertState, Transition};
 use super::transition::pack_sample;
@@ -17,7 +18,7 @@ use crate::field::Record;
 use crate::rules::{Rule, RuleSet};
 use crate::signals::{SignalConfig, SignalEngine, SignalSet};
 use crate::time::{Duration, Millis};
-use crate::window::{AggKind, Evaluation, Observation, sketch_key};
+use crate::window::{AggKind, Evaluation, Observation, bin_start, counting_value, is_counting, sketch_key};
 
 /// Engine settings (the daemon config's `[engine]` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,6 +103,9 @@ struct Compiled {
     sample_spacing_ms: Millis,
     /// The rule's position among the rules of its `group_by` list: its member slot in a group.
     member: usize,
+    /// The rule counts (count, ratio, Wilson) in bins of its list's lane width: its groups'
+    /// lanes serve it (`lane.rs`).
+    lane: bool,
     /// Event time after a series' last event by which it has settled: its windows are
     /// empty and its timers (`for`, `keep_firing_for`) have run out, so later ticks without
     /// events could only repeat reminders (see `run_missed_ticks`).
@@ -124,6 +128,10 @@ struct Scratch {
     group_rule: Vec<usize>,
     /// The rules of each distinct list, in member order.
     group_members: Vec<Vec<usize>>,
+    /// What a group of each distinct list holds.
+    group_shape: Vec<GroupShape>,
+    /// The bin width of each distinct list's lane (that of its first counting rule).
+    lane_bin_ms: Vec<Millis>,
     /// The rule index of each transition this event produced, to restore rule order.
     out_rules: Vec<u32>,
     /// Rule index whose `value:` stands for each distinct one.
@@ -173,6 +181,9 @@ pub struct Engine {
     /// The longest `Compiled::settle_ms`: after that much event time without events, every
     /// series has settled.
     settle_ms: Millis,
+    /// Counting members go through their group's lane (`lane.rs`); off only to check that
+    /// lanes change nothing.
+    lanes: bool,
 }
 
 impl Engine {
@@ -214,6 +225,7 @@ impl Engine {
                     value_slot,
                     sample_spacing_ms: r.window.bin_ms / config.samples.max(1) as Millis,
                     member,
+                    lane: false,
                     settle_ms: r
                         .window
                         .keep_ms()
@@ -224,6 +236,19 @@ impl Engine {
                 }
             })
             .collect();
+        let mut compiled = compiled;
+        // Each list's lane serves its counting rules of one bin width (its first one's).
+        for members in &scratch.group_members {
+            let lane_bin = members.iter().map(|&i| &rules.rules[i].window).find(|w| is_counting(&w.agg)).map_or(0, |w| w.bin_ms);
+            let mut lane = false;
+            for (m, &i) in members.iter().enumerate() {
+                let w = &rules.rules[i].window;
+                compiled[i].lane = is_counting(&w.agg) && w.bin_ms == lane_bin && m < MAX_MEMBERS && members.len() <= MAX_MEMBERS;
+                lane |= compiled[i].lane;
+            }
+            scratch.group_shape.push(GroupShape { members: members.len(), lane });
+            scratch.lane_bin_ms.push(lane_bin.max(1));
+        }
         scratch.when_value = vec![true; scratch.when_rule.len() + 1];
         let always = scratch.when_rule.len();
         scratch.member_when = scratch.group_members.iter().map(|m| m.iter().map(|&i| compiled[i].when_slot.unwrap_or(always)).collect()).collect();
@@ -242,9 +267,18 @@ impl Engine {
             removed: None,
             discarded: Vec::new(),
             settle_ms,
+            lanes: true,
             rules,
             config,
         }
+    }
+
+    /// Turns the groups' lanes off or on (see `eval/lane.rs`). They change no result, only
+    /// speed: this is for tests and benchmarks that show both.
+    #[doc(hidden)]
+    pub fn set_lanes(&mut self, on: bool) {
+        self.series.flush_lanes();
+        self.lanes = on;
     }
 
     pub fn rules(&self) -> &Arc<RuleSet> {
@@ -352,10 +386,16 @@ impl Engine {
         }
         let now = self.clock.unwrap_or(t);
         self.stats.accepted += 1;
+        // A series fed by this partition alone (nearly all) is evaluated at the partition's
+        // clock, and ticks up to `upto_alone` are due for it first; one at the event's own
+        // time waits for it, as for the engine's ticks.
+        let at_alone = part_now.min(now);
+        let upto_alone = if t == at_alone { at_alone - 1 } else { at_alone };
 
         let rec = Record::new(&event, &signals);
         // Built when the first series keeps this event as a sample.
         let mut sample: Option<Arc<str>> = None;
+        let pack = || pack_sample(&event.id, event.output.as_deref().or(event.comment.as_deref()).or(event.input.as_deref()));
         let rules = self.rules.clone();
         let scratch = &mut self.scratch;
         for (slot, &r) in scratch.when_rule.iter().enumerate() {
@@ -380,14 +420,67 @@ impl Engine {
                     self.stats.series_overflow += wanted as u64;
                     continue;
                 }
-                None => self.series.insert_from_event(slot as u32, &key, group_by, &rec, members.len()),
+                None => self.series.insert_from_event(slot as u32, &key, group_by, &rec, scratch.group_shape[slot]),
             };
-            let (group_series, labels, series_count) = self.series.members_mut(g);
-            for ((&i, &w), slot_series) in members.iter().zip(member_when).zip(group_series.iter_mut()) {
+            let (group_series, labels, series_count, lane) = self.series.members_mut(g);
+            // The lane serves this event's counting members when the event falls in the bin
+            // its evaluation time does (nearly always); see `lane.rs`.
+            let lane_on = self.lanes && !lane.is_empty();
+            let lane_bin_ms = scratch.lane_bin_ms[slot];
+            let bin = bin_start(at_alone, lane_bin_ms);
+            if lane_on {
+                lane.prepare(partition, bin, upto_alone, group_series);
+            }
+            let in_lane_bin = lane_on && t >= bin && t - bin < lane_bin_ms;
+            for ((&i, &w), (m, slot_series)) in members.iter().zip(member_when).zip(group_series.iter_mut().enumerate()) {
                 if !when_value[w] {
                     continue;
                 }
                 let (rule, c) = (&rules.rules[i], &self.compiled[i]);
+                if c.lane && lane_on {
+                    let active = lane.is_active(m);
+                    if let Some(lm) = lane.valid_member(m) {
+                        if in_lane_bin && lm.has_room() {
+                            // The lane's path: what the series' short path below computes,
+                            // from the lane's counts; the series is read only when a sample
+                            // is due or the alert may step.
+                            let (obs, _) = *scratch.value_memo[c.value_slot].get_or_insert_with(|| {
+                                let obs = rule.value.observe(&rec);
+                                (obs, sketch_key(&rule.window, &obs))
+                            });
+                            lm.add(t, obs.hit);
+                            let (count, hits) = (lm.count(), lm.hits());
+                            if (!c.samples_hits_only || obs.hit) && self.config.samples > 0 && t >= lm.next_sample_ms {
+                                let series = slot_series.as_mut().expect("a valid lane member has a series");
+                                let id = sample.get_or_insert_with(pack);
+                                series.push_sample(t, id.clone(), self.config.samples, c.sample_spacing_ms);
+                                series.alert_dirty = true;
+                                lm.next_sample_ms = series.next_sample_ms();
+                            }
+                            if !active && count < rule.min_events {
+                                continue;
+                            }
+                            let value = counting_value(&rule.window.agg, count, hits);
+                            let holds = count >= rule.min_events && value.is_some_and(|v| rule.condition.holds(v));
+                            if !holds && !active {
+                                continue;
+                            }
+                            // The alert may step: its series gets the lane's events first.
+                            let series = slot_series.as_mut().expect("a valid lane member has a series");
+                            lane.write_back(m, series);
+                            let before = out.len();
+                            if let Some(tr) = step(rule, c, series, at_alone, Evaluation { value, events: count, baseline_events: None }) {
+                                out.push(tr);
+                            }
+                            lane.set_active(m, series.phase.is_active());
+                            if out.len() > before {
+                                scratch.out_rules.resize(scratch.out_rules.len() + out.len() - before, i as u32);
+                            }
+                            continue;
+                        }
+                        lane.release(m, slot_series.as_mut().expect("a valid lane member has a series"));
+                    }
+                }
                 let series = match slot_series {
                     Some(series) => series,
                     empty => {
@@ -408,13 +501,11 @@ impl Engine {
                 // compiled to ~370 more instructions per event.
                 let ev = if series.parts.fed_only_by(partition) {
                     // Fed by this partition alone (nearly always): the series' watermark is its clock.
-                    let at = part_now.min(now);
-                    // As for the engine's ticks: one at the event's own time waits for it.
-                    catch_up_series(rule, c, series, if t == at { at - 1 } else { at }, tick, out);
+                    catch_up_series(rule, c, series, upto_alone, tick, out);
                     let gate = value_gate(rule, series);
                     let part = series.part_mut(partition, part_now);
                     part.dirty = true;
-                    (at, part.window.add_and_evaluate(&rule.window, t, obs, key, at, gate))
+                    (at_alone, part.window.add_and_evaluate(&rule.window, t, obs, key, at_alone, gate))
                 } else {
                     let at = watermark(series, &self.partitions, part_now).min(part_now).min(now);
                     catch_up_series(rule, c, series, if t == at { at - 1 } else { at }, tick, out);
@@ -425,7 +516,7 @@ impl Engine {
                     (at, series.evaluate(&rule.window, at, gate))
                 };
                 if (!c.samples_hits_only || obs.hit) && series.wants_sample(t, self.config.samples) {
-                    let id = sample.get_or_insert_with(|| pack_sample(&event.id, event.output.as_deref().or(event.comment.as_deref()).or(event.input.as_deref())));
+                    let id = sample.get_or_insert_with(pack);
                     series.push_sample(t, id.clone(), self.config.samples, c.sample_spacing_ms);
                     series.alert_dirty = true;
                 }
@@ -434,6 +525,9 @@ impl Engine {
                 }
                 if out.len() > before {
                     scratch.out_rules.resize(scratch.out_rules.len() + out.len() - before, i as u32);
+                }
+                if c.lane && lane_on {
+                    lane.adopt(m, series, partition);
                 }
             }
         }
@@ -465,6 +559,7 @@ impl Engine {
     /// ran but the series missed because a partition feeding it had not reached them yet;
     /// none after `limit`.
     fn catch_up(&mut self, partition: Option<PartitionId>, limit: Millis, out: &mut Vec<Transition>) {
+        self.series.flush_lanes();
         let tick = self.config.tick.as_millis().max(1);
         let ran = (self.next_tick - tick).min(limit);
         let before = out.len();
@@ -518,6 +613,7 @@ impl Engine {
     }
 
     fn tick(&mut self, at: Millis, out: &mut Vec<Transition>) {
+        self.series.flush_lanes();
         let rules = self.rules.clone();
         let tick = self.config.tick.as_millis().max(1);
         let before = out.len();
@@ -576,6 +672,7 @@ impl Engine {
     /// A series this partition alone fed goes with it, alert included (the partition's
     /// snapshot carries that alert): its next owner evaluates it, not this engine.
     pub fn drop_partition(&mut self, partition: PartitionId) {
+        self.series.flush_lanes();
         self.partitions.remove(&partition);
         self.discarded.retain(|(p, ..)| *p != partition);
         if let Some(r) = self.removed.as_mut() {
@@ -640,11 +737,19 @@ impl Engine {
         self.partitions.insert(p, state);
     }
 
+    /// Writes what the groups' lanes hold to their series' windows (see `lane.rs`).
+    pub(super) fn flush_lanes(&mut self) {
+        self.series.flush_lanes();
+    }
+
+    /// Every series, for reading its alert and evidence, which lanes never hold back; a
+    /// reader of windows takes [`Engine::series_iter_mut`], which flushes them.
     pub(super) fn series_iter(&self) -> impl Iterator<Item = &Series> {
         self.series.iter()
     }
 
     pub(super) fn series_iter_mut(&mut self) -> impl Iterator<Item = &mut Series> {
+        self.series.flush_lanes();
         self.series.iter_mut()
     }
 
@@ -676,7 +781,8 @@ impl Engine {
     pub(super) fn series_entry(&mut self, rule: u32, labels: &[String], created_ms: Millis) -> &mut Series {
         let c = &self.compiled[rule as usize];
         let (member, slot) = (c.member, c.group_slot);
-        let g = self.series.entry_for_labels(slot as u32, labels, self.scratch.group_members[slot].len());
+        self.series.flush_lanes();
+        let g = self.series.entry_for_labels(slot as u32, labels, self.scratch.group_shape[slot]);
         if self.series.series_mut(g, member).is_some() {
             return self.series.series_mut(g, member).expect("just checked");
         }

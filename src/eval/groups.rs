@@ -7,6 +7,7 @@ use hashbrown::HashTable;
 
 use std::sync::Arc;
 
+use super::lane::Lane;
 use super::series::{Labels, Part, Series, ShortLabels, group_hash, label_values, labels_key, labels_match, series_hash};
 use crate::field::{Field, Record};
 use crate::window::SlidingWindow;
@@ -26,6 +27,9 @@ pub struct Group {
     /// Indexed by the rule's position among the rules of its list; `None` until the rule
     /// routes an event here (series are created lazily: `absent()` counts from creation).
     pub members: Box<[Option<Series>]>,
+    /// The write-back cache of the counting members' newest bin (`lane.rs`); empty when
+    /// the list has no counting rules.
+    lane: Lane,
 }
 
 /// Groups in a slab (so the engine can hold an index across inserts), found through a
@@ -36,6 +40,8 @@ pub struct Groups {
     slab: Vec<Option<Group>>,
     free: Vec<GroupIx>,
     series: usize,
+    /// A lane may hold events its series do not have yet (see [`Groups::flush_lanes`]).
+    lanes_used: bool,
 }
 
 /// An event's values for one `group_by` list as the table sees them: their hash (the
@@ -76,12 +82,12 @@ impl Groups {
     }
 
     /// A new group for an event's values (the caller found none).
-    pub fn insert_from_event(&mut self, slot: u32, key: &EventKey, group_by: &[Field], rec: &Record<'_>, members: usize) -> GroupIx {
-        self.insert(Group { hash: key.hash, slot, labels: label_values(group_by, rec), short: key.short, members: empty(members) })
+    pub fn insert_from_event(&mut self, slot: u32, key: &EventKey, group_by: &[Field], rec: &Record<'_>, shape: GroupShape) -> GroupIx {
+        self.insert(Group { hash: key.hash, slot, labels: label_values(group_by, rec), short: key.short, members: empty(shape.members), lane: shape.lane() })
     }
 
     /// The group of stored label values (restore), created when missing.
-    pub fn entry_for_labels(&mut self, slot: u32, labels: &[String], members: usize) -> GroupIx {
+    pub fn entry_for_labels(&mut self, slot: u32, labels: &[String], shape: GroupShape) -> GroupIx {
         let labels: Labels = Arc::new(labels.iter().map(|l| Box::<str>::from(l.as_str())).collect());
         let (key, short) = labels_key(slot, &labels);
         let slab = &self.slab;
@@ -91,7 +97,7 @@ impl Groups {
         });
         match found {
             Some(&ix) => ix,
-            None => self.insert(Group { hash: key, slot, short, labels, members: empty(members) }),
+            None => self.insert(Group { hash: key, slot, short, labels, members: empty(shape.members), lane: shape.lane() }),
         }
     }
 
@@ -119,9 +125,28 @@ impl Groups {
     /// The member slots of group `ix`, its labels, and the live-series count to bump when
     /// a slot is filled.
     #[inline]
-    pub fn members_mut(&mut self, ix: GroupIx) -> (&mut [Option<Series>], &Labels, &mut usize) {
+    pub fn members_mut(&mut self, ix: GroupIx) -> (&mut [Option<Series>], &Labels, &mut usize, &mut Lane) {
         let g = self.slab[ix as usize].as_mut().expect("live group index");
-        (&mut g.members, &g.labels, &mut self.series)
+        self.lanes_used |= !g.lane.is_empty();
+        (&mut g.members, &g.labels, &mut self.series, &mut g.lane)
+    }
+
+    /// Writes every lane's pending events to its series' windows and invalidates it (see
+    /// `lane.rs`): done before anything but the per-event path reads or changes series.
+    pub fn flush_lanes(&mut self) {
+        if !std::mem::take(&mut self.lanes_used) {
+            return;
+        }
+        for g in self.slab.iter_mut().flatten() {
+            if !g.lane.is_flushed() {
+                g.lane.flush_all(&mut g.members);
+            }
+        }
+    }
+
+    /// Whether no lane holds events its series lack.
+    pub fn lanes_flushed(&self) -> bool {
+        !self.lanes_used || self.slab.iter().flatten().all(|g| g.lane.is_flushed())
     }
 
     /// The series of member `m` of group `ix`, if it exists.
@@ -160,7 +185,7 @@ impl Groups {
                         windows + crate::window::thin_vec_bytes(&s.samples)
                     })
                     .sum();
-                labels(&g.labels) + g.members.len() * std::mem::size_of::<Option<Series>>() + series
+                labels(&g.labels) + g.members.len() * std::mem::size_of::<Option<Series>>() + g.lane.heap_bytes() + series
             })
             .sum();
         index + slab + groups
@@ -171,11 +196,13 @@ impl Groups {
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Series> {
+        debug_assert!(self.lanes_flushed(), "series read past an unflushed lane");
         self.slab.iter_mut().flatten().flat_map(|g| g.members.iter_mut().flatten())
     }
 
     /// Keeps the series for which `keep` is true; groups left empty are removed.
     pub fn retain(&mut self, mut keep: impl FnMut(&mut Series) -> bool) {
+        debug_assert!(self.lanes_flushed(), "series changed past an unflushed lane");
         for ix in 0..self.slab.len() {
             let Some(g) = self.slab[ix].as_mut() else { continue };
             for m in g.members.iter_mut() {
@@ -193,6 +220,22 @@ impl Groups {
                 }
             }
         }
+    }
+}
+
+/// What a new group of one `group_by` list holds.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupShape {
+    /// A slot per rule with the list.
+    pub members: usize,
+    /// Whether some of those rules count (count, ratio, Wilson) in bins of the same width,
+    /// and so share a lane.
+    pub lane: bool,
+}
+
+impl GroupShape {
+    fn lane(self) -> Lane {
+        Lane::new(self.members, self.lane)
     }
 }
 
@@ -219,7 +262,7 @@ mod tests {
             let signals = Signals::default();
             let rec = Record::new(&e, &signals);
             let labels = [user.to_string(), model.to_string(), latency.map_or(String::new(), |l| l.to_string())];
-            let restored = groups.entry_for_labels(3, &labels, 2);
+            let restored = groups.entry_for_labels(3, &labels, GroupShape { members: 2, lane: false });
             let key = event_key(3, &group_by, &rec);
             assert_eq!(key.short.is_some(), user.len() < 20, "{user}");
             assert_eq!(groups.find(3, &key, &group_by, &rec), Some(restored), "{user}");

@@ -7,6 +7,7 @@
 mod alert;
 mod engine;
 mod groups;
+mod lane;
 mod parts;
 mod series;
 mod snapshot;

@@ -128,6 +128,12 @@ impl Series {
         }
     }
 
+    /// Event time from which the next event is kept as a sample (see the field).
+    #[inline]
+    pub fn next_sample_ms(&self) -> Millis {
+        self.next_sample_ms
+    }
+
     /// Whether an event at `t` would be kept as a sample (see [`Series::push_sample`]).
     #[inline]
     pub fn wants_sample(&self, t: Millis, max: usize) -> bool {

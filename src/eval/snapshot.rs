@@ -168,8 +168,10 @@ fn window_record(s: &Series, rule: &Rule, part: &Part) -> WindowRecord {
 }
 
 impl Engine {
-    /// The state of one partition, or `None` when the engine has none for it.
-    pub fn snapshot_partition(&self, partition: PartitionId) -> Option<PartitionSnapshot> {
+    /// The state of one partition, or `None` when the engine has none for it. (`&mut`:
+    /// the groups' lanes write their pending events to the windows first.)
+    pub fn snapshot_partition(&mut self, partition: PartitionId) -> Option<PartitionSnapshot> {
+        self.flush_lanes();
         let state = self.partition_state(partition)?.clone();
         let rules = &self.rules().rules;
         let windows = self
