@@ -787,7 +787,9 @@ impl Engine {
         if self.series.series_mut(g, member).is_some() {
             return self.series.series_mut(g, member).expect("just checked");
         }
-        let labels = self.series.members_mut(g).1.clone();
+        // Not `members_mut`, which marks the lanes used: restoring calls this per window,
+        // and each call would then scan every group to flush them.
+        let labels = self.series.labels(g).clone();
         self.series.insert_series(g, member, Series::new(rule, labels, created_ms, self.next_tick))
     }
 

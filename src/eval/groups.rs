@@ -131,6 +131,11 @@ impl Groups {
         (&mut g.members, &g.labels, &mut self.series, &mut g.lane)
     }
 
+    /// The label values of group `ix`.
+    pub fn labels(&self, ix: GroupIx) -> &Labels {
+        &self.slab[ix as usize].as_ref().expect("live group index").labels
+    }
+
     /// Writes every lane's pending events to its series' windows and invalidates it (see
     /// `lane.rs`): done before anything but the per-event path reads or changes series.
     pub fn flush_lanes(&mut self) {

@@ -282,6 +282,7 @@ impl Engine {
 
     /// Restores clock, ticks and alerts; alerts of unknown rules are dropped.
     pub fn restore_alerts(&mut self, snap: AlertsSnapshot) {
+        self.flush_lanes();
         self.set_schedule(snap.clock, snap.next_tick);
         self.merge_alerts(snap);
     }
@@ -289,6 +290,7 @@ impl Engine {
     /// Takes over the alerts of another engine's snapshot (a rebuilt partition's), keeping
     /// this engine's clock and tick schedule.
     pub fn merge_alerts(&mut self, snap: AlertsSnapshot) {
+        self.flush_lanes();
         let max_samples = self.config().samples;
         for a in snap.alerts {
             let Some(i) = self.rules().rules.iter().position(|r| r.name == a.rule) else { continue };

@@ -557,3 +557,35 @@ fn a_counting_update_stays_in_the_windows_first_64_bytes() {
     assert_eq!(inner as *const Bin as usize, &newest_bin as *const Option<Bin> as usize);
     assert!(newest + 16 + 8 <= 64, "newest bin at {newest}");
 }
+
+/// Adding counts in bulk at the newest bin (the engine's lanes) is adding them one by one:
+/// same window, same value, and `counting_base` reports what the window holds.
+#[test]
+fn counts_added_in_bulk_equal_counts_added_one_by_one() {
+    for agg in [AggKind::Count, AggKind::Ratio, AggKind::WilsonLower] {
+        let s = spec(agg.clone());
+        let (h, now) = (10 * MIN, 10 * MIN + 30_000);
+        let mut one_by_one = SlidingWindow::new(0);
+        for (t, o) in [(3 * MIN, hit(true)), (7 * MIN, hit(false)), (h + 1_000, hit(true))] {
+            one_by_one.add_and_evaluate(&s, t, o, None, now, 0);
+        }
+        let mut bulk = one_by_one.clone();
+        let hits = if agg == AggKind::Count { 0 } else { 2 };
+        assert_eq!(bulk.counting_base(h), Some(CountingBase { count: 3, hits, room: u32::MAX - 1 }), "{agg:?}");
+        assert_eq!(bulk.counting_base(h - MIN), None, "another bin");
+        for (t, o) in [(h + 5_000, hit(true)), (h + 9_000, hit(false)), (h + 7_000, hit(true))] {
+            one_by_one.add_and_evaluate(&s, t, o, None, now, 0);
+        }
+        bulk.add_counts(h, 3, 2, h + 9_000);
+        assert_eq!(bulk, one_by_one, "{agg:?}");
+        assert_eq!(bulk.last_event_ms(), Some(h + 9_000));
+        let (a, b) = (bulk.evaluate(&s, now), one_by_one.evaluate(&s, now));
+        assert_eq!(a, b, "{agg:?}");
+        let base = bulk.counting_base(h).expect("still at its newest bin");
+        assert_eq!(counting_value(&agg, base.count, base.hits), a.value, "{agg:?}");
+    }
+    // Percentile and sum windows are not counting windows.
+    let mut w = SlidingWindow::new(0);
+    w.add_and_evaluate(&spec(AggKind::Sum), MIN, num(1.0), None, MIN, 0);
+    assert_eq!(w.counting_base(MIN), None);
+}
