@@ -11,6 +11,7 @@ mod lane;
 mod parts;
 mod series;
 mod snapshot;
+mod step;
 mod transition;
 
 pub use alert::{Phase, Step, Timing};
