@@ -151,7 +151,8 @@ impl Lane {
 
     /// Makes member `m` valid from its series, whose window has just been updated by the
     /// series' own path, if that window is in the lane's state (see the module
-    /// documentation); `next_tick` is the series' next tick, after the ticks now due.
+    /// documentation). The series has caught up on the ticks now due, so its next tick
+    /// bounds how long the lane may serve it (`prepare`).
     pub fn adopt(&mut self, m: usize, series: &Series, partition: PartitionId) {
         if m >= self.members.len() || partition != self.partition || !series.parts.fed_only_by(partition) {
             return;
