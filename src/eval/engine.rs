@@ -190,7 +190,7 @@ pub struct Engine {
 impl Engine {
     pub fn new(rules: Arc<RuleSet>, config: EngineConfig) -> Self {
         let mut scratch = Scratch::default();
-        let compiled: Vec<Compiled> = rules
+        let mut compiled: Vec<Compiled> = rules
             .rules
             .iter()
             .enumerate()
@@ -237,7 +237,6 @@ impl Engine {
                 }
             })
             .collect();
-        let mut compiled = compiled;
         // Each list's lane serves its counting rules of one bin width (its first one's).
         for members in &scratch.group_members {
             let lane_bin = members.iter().map(|&i| &rules.rules[i].window).find(|w| is_counting(&w.agg)).map_or(0, |w| w.bin_ms);
@@ -445,6 +444,8 @@ impl Engine {
                             // The lane's path: what the series' short path below computes,
                             // from the lane's counts; the series is read only when a sample
                             // is due or the alert may step.
+                            // The memo the series' path below reads too; written out twice
+                            // because a shared helper compiled to 150 more instructions per event.
                             let (obs, _) = *scratch.value_memo[c.value_slot].get_or_insert_with(|| {
                                 let obs = rule.value.observe(&rec);
                                 (obs, sketch_key(&rule.window, &obs))
